@@ -1,0 +1,136 @@
+# triage: one entry point. `make run` starts the agent on its embedded
+# default config; `make check` runs every test. Both install the build and
+# test dependencies first (scripts/install-deps, apt-get, idempotent).
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+LLVM_STRIP ?= llvm-strip
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PKGS      := libbpf json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson-c)
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wimplicit-fallthrough \
+	     -Iinclude -Iagent -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS    += $(PKG_LIBS) -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -I$(BUILD)
+
+# Programs are agent/<name>.c with a main(); everything else in agent/ is
+# library code shared by them and by the tests.
+AGENT_MAINS := agent/triaged.c agent/triagectl.c
+AGENT_LIB_SRC := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
+AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
+		 $(BUILD)/agent/default_config.o
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+.PHONY: all check run install uninstall clean deps need-root unit
+
+all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests \
+     $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+need-root:
+	@if [ "$$(id -u)" -ne 0 ]; then \
+		echo "make $(MAKECMDGOALS): needs root (cgroups, BPF); run it as root" >&2; exit 1; fi
+
+deps: need-root
+	@scripts/install-deps
+
+# ---- BPF sensors -------------------------------------------------------
+# vmlinux.h from the running kernel's BTF when it has one, else the copy
+# checked in for this architecture.
+$(BUILD)/vmlinux.h: | $(BUILD)
+	@if [ -r /sys/kernel/btf/vmlinux ] && \
+	    $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp 2>/dev/null; then \
+		mv $@.tmp $@; echo "  GEN   $@ (from /sys/kernel/btf/vmlinux)"; \
+	else \
+		rm -f $@.tmp; cp bpf/vmlinux/$(ARCH)/vmlinux.h $@; \
+		echo "  GEN   $@ (checked-in copy for $(ARCH))"; \
+	fi
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/triage/*.h) $(BUILD)/vmlinux.h
+	@echo "  BPF   $@"
+	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	@$(LLVM_STRIP) -g $@.tmp -o $@ 2>/dev/null || cp $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	@echo "  SKEL  $@"
+	@$(BPFTOOL) gen skeleton $< > $@
+
+# ---- agent --------------------------------------------------------------
+$(BUILD) $(BUILD)/agent $(BUILD)/tests $(BUILD)/bench:
+	@mkdir -p $@
+
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/triage/*.h) \
+		    $(BUILD)/sensors.skel.h | $(BUILD)/agent
+	@echo "  CC    $@"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+# The embedded default is docs/triage.example.json itself.
+$(BUILD)/agent/default_config.o: agent/default_config.S docs/triage.example.json | $(BUILD)/agent
+	@echo "  AS    $@"
+	@$(CC) -c -Wa,-I. $< -o $@
+
+$(BUILD)/libtriage.a: $(AGENT_LIB_OBJ)
+	@ar rcs $@ $^
+
+$(BUILD)/triaged: $(BUILD)/agent/triaged.o $(BUILD)/libtriage.a
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/triagectl: $(BUILD)/agent/triagectl.o $(BUILD)/libtriage.a
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- tests and benchmarks -------------------------------------------------
+$(BUILD)/unit-tests: $(UNIT_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $(UNIT_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libtriage.a | $(BUILD)/bench
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage.a -o $@ $(LDLIBS) -lpthread
+
+unit: $(BUILD)/unit-tests
+	@$(BUILD)/unit-tests
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-all $(BUILD)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@echo "make run: starting $(BUILD)/triaged on its embedded default (Ctrl-C restores everything)"
+	@exec $(BUILD)/triaged $(TRIAGED_ARGS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run-all $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)/etc/triage $(DESTDIR)$(PREFIX)/share/doc/triage \
+		$(DESTDIR)/etc/systemd/system
+	install -m 0755 $(BUILD)/triaged $(DESTDIR)$(PREFIX)/sbin/triaged
+	install -m 0755 $(BUILD)/triagectl $(DESTDIR)$(PREFIX)/bin/triagectl
+	[ -e $(DESTDIR)/etc/triage/triage.json ] || \
+		install -m 0644 docs/triage.example.json $(DESTDIR)/etc/triage/triage.json
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triage/
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/triaged.service > $(DESTDIR)/etc/systemd/system/triaged.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/triaged $(DESTDIR)$(PREFIX)/bin/triagectl \
+	      $(DESTDIR)/etc/systemd/system/triaged.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage
+
+clean:
+	rm -rf $(BUILD)
+
+.DELETE_ON_ERROR:

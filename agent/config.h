@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The agent's configuration: JSON read with json-c. The embedded default is
+ * docs/triage.example.json, byte for byte (built in by the Makefile), so the
+ * documented example and what `make run` uses cannot drift apart.
+ */
+#ifndef TRIAGE_CONFIG_H
+#define TRIAGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "triage/abi.h"
+
+#define CONFIG_CPUS_MAX 128
+#define CONFIG_PATH_MAX 256
+#define CONFIG_MAX_RULES 64
+#define CONFIG_MAX_TERMS 8 /* per AND set */
+#define CONFIG_MAX_SETS 8  /* AND sets per rule, OR-ed */
+
+struct level_cfg {
+	char name[TRIAGE_NAME_MAX]; /* [a-z0-9_-], 1..15 characters */
+	int rank;                   /* 1 = most important; unique */
+	unsigned weight;            /* cpu.weight scale, 1..10000 */
+	char cpus[CONFIG_CPUS_MAX]; /* cpuset list, "" = all online CPUs */
+	double floor_cores;         /* per-workload starvation floor, cores */
+	bool throttle;              /* quota moved by the protection loop */
+	unsigned wait_p99_us;       /* runqueue wait p99 target, 0 = none */
+	double intf_pct;            /* interference target, % of wall time */
+};
+
+enum match_kind {
+	MATCH_COMM,          /* comm equals */
+	MATCH_COMM_PREFIX,   /* comm starts with */
+	MATCH_CGROUP_PREFIX, /* cgroup path starts with */
+};
+
+struct match_term {
+	enum match_kind kind;
+	char value[CONFIG_PATH_MAX];
+};
+
+struct match_set { /* all terms must hold */
+	int nr_terms;
+	struct match_term terms[CONFIG_MAX_TERMS];
+};
+
+struct rule_cfg { /* any set must hold */
+	int level;                      /* index into config.levels */
+	char workload[TRIAGE_NAME_MAX]; /* "" = named after the comm */
+	int nr_sets;
+	struct match_set sets[CONFIG_MAX_SETS];
+};
+
+struct protection_cfg {
+	unsigned period_us;    /* cpu.max period, 1000..1000000 */
+	double decrease;       /* multiplicative factor on violation, (0,1) */
+	double increase_cores; /* additive step per calm tick, cores */
+	unsigned calm_ticks;   /* calm ticks before the first relax step */
+};
+
+struct triage_config {
+	unsigned tick_ms;          /* protection loop period */
+	unsigned status_ms;        /* status line period in the foreground */
+	unsigned rule_scan_ms;     /* how often rules are matched against /proc */
+	char cgroup_root[TRIAGE_NAME_MAX]; /* relative to each hierarchy */
+	char pin_dir[CONFIG_PATH_MAX];     /* bpffs directory for the maps */
+	char run_dir[CONFIG_PATH_MAX];     /* ctl.sock and state.json */
+	int nr_levels;
+	struct level_cfg levels[TRIAGE_MAX_LEVELS]; /* sorted by rank */
+	struct protection_cfg protection;
+	int nr_rules;
+	struct rule_cfg rules[CONFIG_MAX_RULES];
+};
+
+/* The embedded default text (docs/triage.example.json). */
+extern const char config_default_json[];
+
+/*
+ * Parses JSON text into cfg. origin names the source in messages (a file
+ * path or "<embedded default>"). On error returns -1 and writes one line to
+ * err: "<origin>: <key path>: <what is wrong>", e.g.
+ * "my.json: levels[2].weight: must be an integer in 1..10000".
+ * Unknown keys are errors too, so a typo never silently falls back to a
+ * default. cfg is only written on success.
+ */
+int config_parse(const char *text, const char *origin, struct triage_config *cfg,
+		 char *err, size_t errlen);
+
+/* Reads path and parses it; a missing or unreadable file is an error. */
+int config_load_file(const char *path, struct triage_config *cfg, char *err, size_t errlen);
+
+int config_load_default(struct triage_config *cfg, char *err, size_t errlen);
+
+/* Index of the level named name, or -1. */
+int config_level_index(const struct triage_config *cfg, const char *name);
+
+/* Whether name is a valid level or workload name (also used for triagectl). */
+bool config_name_valid(const char *name);
+
+#endif
