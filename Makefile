@@ -68,10 +68,11 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD) $(BUILD)/agent $(BUILD)/tests $(BUILD)/bench:
 	@mkdir -p $@
 
-$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/triage/*.h) \
-		    $(BUILD)/sensors.skel.h | $(BUILD)/agent
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/triage/*.h) | $(BUILD)/agent
 	@echo "  CC    $@"
 	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/agent/sensors_bpf.o: $(BUILD)/sensors.skel.h
 
 # The embedded default is docs/triage.example.json itself.
 $(BUILD)/agent/default_config.o: agent/default_config.S docs/triage.example.json | $(BUILD)/agent
