@@ -15,7 +15,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson-c)
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wimplicit-fallthrough \
+CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
 	     -Iinclude -Iagent -I$(BUILD) $(PKG_CFLAGS)
 LDLIBS    += $(PKG_LIBS) -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

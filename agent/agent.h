@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The daemon's state, shared by its event loop (triaged.c) and the views
+ * and requests served over the control socket (requests.c). */
+#ifndef TRIAGE_AGENT_H
+#define TRIAGE_AGENT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "protect.h"
+#include "sensors.h"
+#include "workloads.h"
+
+struct agent {
+	struct triage_config cfg;
+	struct cg_env cg;
+	struct sensors *sensors; /* NULL when sensing is off */
+	const char *sensors_name;
+	struct workloads reg;
+	struct protect_state protect;
+	bool quota_ok; /* false once the kernel refused a quota write */
+	int nr_cpus;   /* entries of cpu_stats */
+	struct triage_cpu_stats *cpu_now, *cpu_before; /* status-period snapshots */
+	uint64_t cpu_window_ns;
+	bool verbose, quiet;
+};
+
+/* Answers one control request; returns a new JSON object. */
+struct json_object *agent_handle_request(struct agent *a, struct json_object *req, uid_t peer_uid);
+
+/* The one-line status the foreground agent prints every status period. */
+void agent_format_status(const struct agent *a, char *out, size_t len);
+
+/* Applies a level's limit to its cgroup (cpu.max or v1 quota). */
+int agent_apply_limit(struct agent *a, int level);
+
+#endif

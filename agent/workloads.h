@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The workloads triage knows: one per cgroup <root>/<level>/<name>, found by
+ * scanning the level directories (on inotify events and every tick), tagged
+ * in the sensors' maps, and sampled into windows (per tick for the
+ * protection loop, per status period for people).
+ */
+#ifndef TRIAGE_WORKLOADS_H
+#define TRIAGE_WORKLOADS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "sensors.h"
+
+/* What a workload did between two samples. */
+struct wl_window {
+	double cpu_cores;   /* CPU time / wall time */
+	double wait_p50_us; /* runqueue wait quantiles, from the histogram */
+	double wait_p99_us;
+	double intf_pct;    /* interference time / wall time, in % */
+	uint64_t waits;     /* number of waits in the window */
+};
+
+struct workload {
+	uint32_t id; /* wl_stats key: low 32 bits of its cgroup inode */
+	int level;   /* index into config levels = slot */
+	char name[TRIAGE_NAME_MAX];
+	char rel[PATH_MAX]; /* <root>/<level>/<name> */
+	uint64_t cgid;      /* v2 cgroup id, 0 without a unified hierarchy */
+	pid_t *tgids;       /* members at the last reconcile, sorted */
+	int nr_tgids;
+	bool seen; /* scan mark */
+	struct triage_wl_stats last_tick, last_status;
+	bool have_tick, have_status;
+	struct wl_window tick, status;
+};
+
+struct workloads {
+	const struct triage_config *cfg;
+	const struct cg_env *env;
+	struct sensors *sensors; /* NULL: no sensing back end */
+	int nr;
+	struct workload *wl[TRIAGE_MAX_WORKLOADS];
+	uint64_t generation; /* bumped whenever the set of workloads changes */
+};
+
+void workloads_init(struct workloads *reg, const struct triage_config *cfg, const struct cg_env *env,
+		    struct sensors *sensors);
+void workloads_free(struct workloads *reg);
+
+/* Relative path of a level or a workload cgroup. */
+int workloads_level_rel(const struct triage_config *cfg, int level, char *out, size_t len);
+int workloads_rel(const struct triage_config *cfg, int level, const char *name, char *out,
+		  size_t len);
+
+/* Finds new and vanished workload cgroups under every level, mirroring new
+ * ones into each hierarchy triage uses. Returns how many changed. */
+int workloads_scan(struct workloads *reg);
+
+/* Creates (if needed) and registers level/name; *out set on success. */
+int workloads_ensure(struct workloads *reg, int level, const char *name, struct workload **out);
+
+struct workload *workloads_find(struct workloads *reg, int level, const char *name);
+
+/* Keeps membership consistent across hierarchies (a pid echoed into one is
+ * put into the others) and the tgid tags current where tasks have no v2
+ * cgroup id. Cheap enough for every tick. */
+void workloads_reconcile(struct workloads *reg);
+
+enum wl_window_kind { WL_WINDOW_TICK, WL_WINDOW_STATUS };
+
+/* Reads every workload's counters and closes a window of wall_ns. */
+void workloads_sample(struct workloads *reg, enum wl_window_kind kind, uint64_t wall_ns);
+
+/* Whether w missed a target of its level in its last tick window. */
+bool workload_violates(const struct triage_config *cfg, const struct workload *w);
+
+#endif
