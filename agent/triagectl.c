@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * triagectl: the command line to a running triaged. It holds no policy: it
+ * asks the agent (over <run_dir>/ctl.sock) and prints the answer, so what it
+ * shows is exactly what the protection loop sees.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_RUN_DIR "/run/triage"
+
+static const char *run_dir = DEFAULT_RUN_DIR;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: triagectl [--run-dir DIR] COMMAND ...\n\n"
+		"  status [--json]                      levels, workloads, CPU%%, wait p50/p99,\n"
+		"                                       interference and current quota\n"
+		"  stats [--json]                       per-core counters of the sensors\n"
+		"  run --level L [--name N] -- CMD...   start CMD inside workload cgroup L/N\n"
+		"  tag --level L [--name N] PID         move a whole process (all threads) into L/N\n\n"
+		"The workload name defaults to the command's name. DIR defaults to %s\n"
+		"(or $TRIAGE_RUN_DIR). Talks to triaged, which must be running, as root.\n",
+		DEFAULT_RUN_DIR);
+}
+
+/* Sends req, returns the agent's successful reply or NULL after printing
+ * its error. */
+static struct json_object *ask(struct json_object *req)
+{
+	struct json_object *reply, *ok, *msg;
+	char err[512];
+	int fd = ctl_connect(run_dir, err, sizeof(err));
+
+	if (fd < 0) {
+		fprintf(stderr, "triagectl: %s\n", err);
+		json_object_put(req);
+		return NULL;
+	}
+	if (ctl_send(fd, req)) {
+		fprintf(stderr, "triagectl: cannot send to the agent: %s\n", strerror(errno));
+		close(fd);
+		json_object_put(req);
+		return NULL;
+	}
+	json_object_put(req);
+	reply = ctl_recv(fd, 5000, err, sizeof(err));
+	close(fd);
+	if (!reply) {
+		fprintf(stderr, "triagectl: agent: %s\n", err);
+		return NULL;
+	}
+	if (!json_object_object_get_ex(reply, "ok", &ok) || !json_object_get_boolean(ok)) {
+		fprintf(stderr, "triagectl: %s\n",
+			json_object_object_get_ex(reply, "error", &msg) ? json_object_get_string(msg)
+									 : "agent refused the request");
+		json_object_put(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+static struct json_object *request(const char *cmd)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	return req;
+}
+
+static struct json_object *field(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static void format_us(double us, char *out, size_t len)
+{
+	if (us >= 1000)
+		snprintf(out, len, "%.2fms", us / 1000);
+	else
+		snprintf(out, len, "%.0fus", us);
+}
+
+static void print_status(struct json_object *st)
+{
+	struct json_object *levels = field(st, "levels");
+
+	printf("cgroups %s, sensors %s, tick %d ms\n", json_object_get_string(field(st, "cgroup_mode")),
+	       json_object_get_string(field(st, "sensors")), json_object_get_int(field(st, "tick_ms")));
+	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %6s\n", "LEVEL", "RANK", "WEIGHT", "QUOTA",
+	       "WORKLOAD", "PROCS", "CPU%", "WAIT-P50", "WAIT-P99", "INTF%");
+	for (size_t i = 0; i < json_object_array_length(levels); i++) {
+		struct json_object *l = json_object_array_get_idx(levels, i);
+		struct json_object *wls = field(l, "workloads"), *q = field(l, "quota_cores");
+		char quota[32];
+
+		if (q)
+			snprintf(quota, sizeof(quota), "%.2f/%.2f", json_object_get_double(q),
+				 json_object_get_double(field(l, "ceiling_cores")));
+		else
+			snprintf(quota, sizeof(quota), "-");
+		printf("%-12s %4d %6d %-11s", json_object_get_string(field(l, "name")),
+		       json_object_get_int(field(l, "rank")), json_object_get_int(field(l, "weight")), quota);
+		if (!json_object_array_length(wls))
+			printf(" %-16s\n", "(none)");
+		for (size_t k = 0; k < json_object_array_length(wls); k++) {
+			struct json_object *w = json_object_array_get_idx(wls, k);
+			char p50[16], p99[16];
+
+			format_us(json_object_get_double(field(w, "wait_p50_us")), p50, sizeof(p50));
+			format_us(json_object_get_double(field(w, "wait_p99_us")), p99, sizeof(p99));
+			if (k)
+				printf("%-12s %4s %6s %-11s", "", "", "", "");
+			printf(" %-16s %5d %6.1f %8s %8s %6.1f\n", json_object_get_string(field(w, "name")),
+			       json_object_get_int(field(w, "procs")), json_object_get_double(field(w, "cpu_pct")),
+			       p50, p99, json_object_get_double(field(w, "intf_pct")));
+		}
+	}
+}
+
+static void print_stats(struct json_object *st)
+{
+	struct json_object *slots = field(st, "slots"), *cpus = field(st, "cpus");
+	size_t nr_slots = json_object_array_length(slots);
+
+	printf("busy%% over the last status period, per level; cumulative waits since the maps were pinned\n");
+	printf("%-4s", "CPU");
+	for (size_t s = 0; s < nr_slots; s++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(slots, s));
+
+		if (*name)
+			printf(" %11.11s", name);
+	}
+	printf(" %9s %12s %12s\n", "SWITCH/s", "WAIT-MS", "INTF-MS");
+	for (size_t c = 0; c < json_object_array_length(cpus); c++) {
+		struct json_object *cpu = json_object_array_get_idx(cpus, c);
+		struct json_object *busy = field(cpu, "busy_pct"), *wait = field(cpu, "wait_ns"),
+				   *intf = field(cpu, "intf_ns");
+		double wait_ms = 0, intf_ms = 0;
+
+		printf("%-4d", json_object_get_int(field(cpu, "cpu")));
+		for (size_t s = 0; s < nr_slots; s++) {
+			if (!*json_object_get_string(json_object_array_get_idx(slots, s)))
+				continue;
+			printf(" %10.1f%%", json_object_get_double(json_object_array_get_idx(busy, s)));
+		}
+		for (size_t s = 0; s < nr_slots; s++) {
+			wait_ms += (double)json_object_get_uint64(json_object_array_get_idx(wait, s)) / 1e6;
+			intf_ms += (double)json_object_get_uint64(json_object_array_get_idx(intf, s)) / 1e6;
+		}
+		printf(" %9.0f %12.1f %12.1f\n", json_object_get_double(field(cpu, "switches_per_s")),
+		       wait_ms, intf_ms);
+	}
+}
+
+static int cmd_show(int argc, char **argv, const char *cmd)
+{
+	struct json_object *reply;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else {
+			fprintf(stderr, "triagectl %s: unknown argument \"%s\"\n", cmd, argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	reply = ask(request(cmd));
+	if (!reply)
+		return 1;
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY));
+	else if (!strcmp(cmd, "status"))
+		print_status(reply);
+	else
+		print_stats(reply);
+	json_object_put(reply);
+	return 0;
+}
+
+/* Parses "--level L [--name N]" and what follows; returns the index of the
+ * first remaining argument or -1. */
+static int parse_target(int argc, char **argv, const char *cmd, const char **level, const char **name)
+{
+	static const struct option opts[] = {
+		{ "level", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	*level = *name = NULL;
+	while ((c = getopt_long(argc, argv, "+l:n:", opts, NULL)) != -1) {
+		if (c == 'l')
+			*level = optarg;
+		else if (c == 'n')
+			*name = optarg;
+		else
+			return -1;
+	}
+	if (!*level) {
+		fprintf(stderr, "triagectl %s: --level is required\n", cmd);
+		return -1;
+	}
+	return optind;
+}
+
+static struct json_object *tag_request(const char *level, const char *name, long pid)
+{
+	struct json_object *req = request("tag");
+
+	json_object_object_add(req, "level", json_object_new_string(level));
+	if (name)
+		json_object_object_add(req, "name", json_object_new_string(name));
+	json_object_object_add(req, "pid", json_object_new_int64(pid));
+	return req;
+}
+
+static int cmd_tag(int argc, char **argv)
+{
+	const char *level, *name;
+	struct json_object *reply;
+	char *end;
+	long pid;
+	int first = parse_target(argc, argv, "tag", &level, &name);
+
+	if (first < 0)
+		return EXIT_USAGE;
+	if (first != argc - 1) {
+		fprintf(stderr, "triagectl tag: exactly one PID expected\n");
+		return EXIT_USAGE;
+	}
+	errno = 0;
+	pid = strtol(argv[first], &end, 10);
+	if (errno || *end || pid <= 0) {
+		fprintf(stderr, "triagectl tag: \"%s\" is not a process id\n", argv[first]);
+		return EXIT_USAGE;
+	}
+	reply = ask(tag_request(level, name, pid));
+	if (!reply)
+		return 1;
+	printf("pid %ld -> %s\n", pid, json_object_get_string(field(reply, "cgroup")));
+	json_object_put(reply);
+	return 0;
+}
+
+/* Moves itself into the workload before exec, so the command and all it
+ * starts are counted from their first instruction. */
+static int cmd_run(int argc, char **argv)
+{
+	const char *level, *name;
+	struct json_object *reply;
+	int first = parse_target(argc, argv, "run", &level, &name);
+
+	if (first < 0)
+		return EXIT_USAGE;
+	if (first > 0 && !strcmp(argv[first - 1], "--") && first == argc) {
+		fprintf(stderr, "triagectl run: no command after --\n");
+		return EXIT_USAGE;
+	}
+	if (first >= argc) {
+		fprintf(stderr, "triagectl run: no command given (triagectl run --level L -- CMD...)\n");
+		return EXIT_USAGE;
+	}
+	if (!name) {
+		const char *base = strrchr(argv[first], '/');
+
+		name = base ? base + 1 : argv[first];
+		/* The agent validates and refuses names that are not valid;
+		 * let it derive one from our comm instead. */
+		if (strlen(name) > 15 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
+			name = NULL;
+	}
+	reply = ask(tag_request(level, name, getpid()));
+	if (!reply)
+		return 1;
+	json_object_put(reply);
+	execvp(argv[first], argv + first);
+	fprintf(stderr, "triagectl run: %s: %s\n", argv[first], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	if (getenv("TRIAGE_RUN_DIR") && *getenv("TRIAGE_RUN_DIR"))
+		run_dir = getenv("TRIAGE_RUN_DIR");
+	if (i < argc && !strcmp(argv[i], "--run-dir")) {
+		if (i + 1 >= argc) {
+			fprintf(stderr, "triagectl: --run-dir needs a directory\n");
+			return EXIT_USAGE;
+		}
+		run_dir = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		usage(i >= argc ? stderr : stdout);
+		return i >= argc ? EXIT_USAGE : 0;
+	}
+	argc -= i;
+	argv += i;
+	if (!strcmp(argv[0], "status") || !strcmp(argv[0], "stats"))
+		return cmd_show(argc, argv, argv[0]);
+	if (!strcmp(argv[0], "tag"))
+		return cmd_tag(argc, argv);
+	if (!strcmp(argv[0], "run"))
+		return cmd_run(argc, argv);
+	fprintf(stderr, "triagectl: unknown command \"%s\" (status, stats, run, tag)\n", argv[0]);
+	return EXIT_USAGE;
+}
