@@ -1,0 +1,88 @@
+# Helpers for the shell test suites (sourced). Each suite prints one line
+# per test, "ok - NAME" or "not ok - NAME: why", that tests/run-all counts,
+# and removes every cgroup, pin and process it made, also on failure.
+
+BUILD=${1:-build}
+T_FAILED=0
+
+ok() { echo "ok - $1"; }
+not_ok() {
+	echo "not ok - $1: $2"
+	T_FAILED=$((T_FAILED + 1))
+}
+skip() { echo "skip - $1: $2"; }
+
+# check NAME COMMAND...: ok when the command succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+
+# wait_for SECONDS COMMAND...: polls every 20 ms until the command succeeds.
+wait_for() {
+	local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000))
+	shift
+	while ! "$@" 2>/dev/null; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+# The hierarchies triage uses here, one directory per line, found the way
+# the agent does: v2 -> the unified mount; v1/hybrid -> cpu, cpuset, unified.
+cg_hierarchies() {
+	awk '$9 == "cgroup2" { print $5 }
+	     $9 == "cgroup" && ($NF ~ /(^|,)cpu(,|$)/ || $NF ~ /(^|,)cpuset(,|$)/) { print $5 }' \
+		/proc/self/mountinfo | sort -u
+}
+
+cg_mode() {
+	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then echo v2; else echo v1; fi
+}
+
+# Path of a knob's directory in the hierarchy that has the controller.
+cg_dir_for() { # CONTROLLER REL
+	local c=$1 rel=$2
+	if [ "$(cg_mode)" = v2 ]; then echo "/sys/fs/cgroup/$rel"; return; fi
+	awk -v c="$c" '$9 == "cgroup" && $NF ~ "(^|,)" c "(,|$)" { print $5; exit }' \
+		/proc/self/mountinfo | sed "s|\$|/$rel|"
+}
+
+# Removes a cgroup subtree in every hierarchy, deepest first, after killing
+# what is left in it. Only ever called on trees the suite created.
+cg_purge() { # REL
+	local rel=$1 h d
+	for h in $(cg_hierarchies); do
+		[ -d "$h/$rel" ] || continue
+		for d in $(find "$h/$rel" -depth -type d); do
+			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		done
+	done
+	sleep 0.2
+	for h in $(cg_hierarchies); do
+		[ -d "$h/$rel" ] || continue
+		find "$h/$rel" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+}
+
+# Writes a test config to $1: test-specific cgroup root, pin dir and run dir,
+# so the suite never meets a user's running triaged.
+write_config() { # FILE ROOT EXTRA_LEVEL_FIELDS_FOR_CRITICAL
+	cat >"$1" <<JSON
+{
+  "tick_ms": 50,
+  "status_ms": 500,
+  "cgroup_root": "$2",
+  "pin_dir": "/sys/fs/bpf/$2",
+  "run_dir": "/run/$2",
+  "levels": [
+    {"name": "critical", "rank": 1, "weight": 10000, "wait_p99_us": ${3:-2000}, "intf_pct": 5},
+    {"name": "high", "rank": 2, "weight": 1000},
+    {"name": "normal", "rank": 3, "weight": 100, "throttle": true},
+    {"name": "best-effort", "rank": 4, "weight": 10, "throttle": true}
+  ],
+  "protection": {"period_us": 100000, "decrease": 0.5, "increase_cores": 0.05, "calm_ticks": 4}
+}
+JSON
+}
