@@ -27,6 +27,7 @@
 #include "ctl.h"
 #include "doctor.h"
 #include "log.h"
+#include "rules_scan.h"
 
 #define EXIT_BAD_CONFIG 2
 
@@ -34,7 +35,7 @@ enum loop_source { SRC_SIGNAL, SRC_TICK, SRC_STATUS, SRC_INOTIFY, SRC_CTL };
 
 struct loop {
 	int epoll_fd, signal_fd, tick_fd, status_fd, inotify_fd, ctl_fd, lock_fd;
-	uint64_t last_tick_ns, last_status_ns;
+	uint64_t last_tick_ns, last_status_ns, last_rules_ns;
 	bool rescan; /* a level directory changed */
 };
 
@@ -286,7 +287,7 @@ static int loop_open(struct agent *a, struct loop *lp)
 		log_err("epoll: %s", strerror(errno));
 		return -1;
 	}
-	lp->last_tick_ns = lp->last_status_ns = now_ns();
+	lp->last_tick_ns = lp->last_status_ns = lp->last_rules_ns = now_ns();
 	return 0;
 }
 
@@ -326,6 +327,10 @@ static void on_tick(struct agent *a, struct loop *lp)
 	uint64_t now = now_ns();
 
 	drain(lp->tick_fd);
+	if (a->cfg.nr_rules && now - lp->last_rules_ns >= a->cfg.rule_scan_ms * 1000000ull) {
+		lp->last_rules_ns = now;
+		rules_scan(&a->reg);
+	}
 	if (lp->rescan) {
 		lp->rescan = false;
 		workloads_scan(&a->reg);
@@ -559,6 +564,7 @@ int main(int argc, char **argv)
 		goto restore;
 	workloads_init(&a.reg, &a.cfg, &a.cg, a.sensors);
 	workloads_scan(&a.reg);
+	rules_scan(&a.reg);
 	workloads_reconcile(&a.reg);
 	if (loop_open(&a, &lp))
 		goto restore;
