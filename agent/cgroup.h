@@ -66,6 +66,11 @@ const char *cg_mode_name(enum cg_mode mode);
  * an earlier agent). Returns 0 also when there is none. */
 int cg_journal_load(const struct cg_env *env);
 
+/* Forgets the in-memory journal without restoring anything or touching
+ * state.json: what a fresh agent starts from. For tests that play an agent
+ * restart inside one process, and after a fork that must not restore. */
+void cg_journal_reset(void);
+
 /* mkdir rel in every hierarchy used (parents must exist), enabling the
  * controllers in the parent (v2 cgroup.subtree_control, v1 cpuset
  * cpus/mems inherited). Existing directories are fine. Records what it
