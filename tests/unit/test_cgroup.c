@@ -6,7 +6,6 @@
  * kernel: a new cgroup gets its control files, rmdir refuses one with tasks
  * or children. Real cgroupfs is exercised by the end-to-end tests, as root.
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
