@@ -93,21 +93,28 @@ int ctl_send(int fd, struct json_object *msg)
 {
 	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(text), off = 0;
+	char *buf = malloc(len + 1);
+	int err = 0;
 
-	while (off <= len) {
-		/* The newline ends the message; send it with the rest. */
-		const char *p = off < len ? text + off : "\n";
-		size_t n = off < len ? len - off : 1;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	if (!buf)
+		return -ENOMEM;
+	/* One write for the message and its newline: the peer replies as soon
+	 * as the object is complete and may close before a second write. */
+	memcpy(buf, text, len);
+	buf[len++] = '\n';
+	while (off < len) {
+		ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
 
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			err = -errno;
+			break;
 		}
 		off += (size_t)w;
 	}
-	return 0;
+	free(buf);
+	return err;
 }
 
 static long elapsed_ms(const struct timespec *since)

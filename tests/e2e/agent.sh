@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
-ROOT=triage-e2e-$$
+ROOT=tge2e-$$
 RUN=/run/$ROOT
 CONF=$(mktemp)
 LOG=$(mktemp)
@@ -61,7 +61,7 @@ in_cgroup() { # PID REL: the process is in REL in every hierarchy
 
 # --- a bad config exits 2, names the key, creates nothing -----------------
 write_config "$CONF" "$ROOT" 200
-sed 's/"weight": 10}/"weight": 0}/' "$CONF" >"$CONF.bad"
+jq '.levels[3].weight = 0' "$CONF" >"$CONF.bad"
 "$BUILD/triaged" --config "$CONF.bad" >"$LOG.out" 2>&1
 rc=$?
 created=$(for h in $(cg_hierarchies); do [ -e "$h/$ROOT" ] && echo "$h/$ROOT"; done)
@@ -120,9 +120,8 @@ else
 fi
 check "decisions are logged with -v" grep -q 'cut best-effort' "$LOG"
 
-st=$("$CTL" status --json)
-check "status --json lists both workloads with CPU use" bash -c \
-	"jq -e '[.levels[].workloads[] | select(.cpu_pct > 1)] | length == 2' >/dev/null <<<'$st'"
+both_busy() { "$CTL" status --json | jq -e '[.levels[].workloads[] | select(.cpu_pct > 1)] | length == 2' >/dev/null; }
+check "status --json lists both workloads with CPU use" wait_for 3 both_busy
 check "status table names every level" bash -c \
 	"'$CTL' status | grep -q '^critical' && '$CTL' status | grep -q '^best-effort'"
 check "stats lists every CPU" bash -c \
