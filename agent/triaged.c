@@ -499,7 +499,6 @@ static int open_sensors(struct agent *a, const struct options *o)
 		return -ENOMEM;
 	sensors_read_cpus(a->sensors, a->cpu_now, a->nr_cpus);
 	memcpy(a->cpu_before, a->cpu_now, sizeof(*a->cpu_now) * (size_t)a->nr_cpus);
-	log_info("BPF sensors attached, maps pinned in %s", a->cfg.pin_dir);
 	return 0;
 }
 
@@ -521,7 +520,6 @@ int main(int argc, char **argv)
 	static struct agent a = { .quota_ok = true };
 	struct doctor_report probe;
 	struct options o;
-	char err[256];
 	int status = 1, left;
 
 	if (parse_options(argc, argv, &o, &a))
@@ -542,10 +540,11 @@ int main(int argc, char **argv)
 		log_err("must run as root: it changes cgroups and loads BPF programs");
 		return 1;
 	}
-	if (cg_probe(&a.cg, NULL, err, sizeof(err))) {
-		log_err("cgroups: %s", err);
+	if (!probe.cg_ok) {
+		log_err("cgroups: %s", probe.cg_err);
 		return 1;
 	}
+	a.cg = probe.cg;
 	doctor_log_missing(&probe);
 	if (mkdir(a.cfg.run_dir, 0755) && errno != EEXIST) {
 		log_err("cannot create %s: %s", a.cfg.run_dir, strerror(errno));

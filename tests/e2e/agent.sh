@@ -22,9 +22,13 @@ export TRIAGE_RUN_DIR=$RUN
 CTL="$BUILD/triagectl"
 
 cleanup() {
-	[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
-	cg_purge "$ROOT"
-	rm -rf "/sys/fs/bpf/$ROOT" "$RUN" "$CONF" "$CONF.bad" "$LOG"
+	# Job-control notices of the killed test processes are noise here.
+	{
+		[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
+		cg_purge "$ROOT"
+		rm -rf "/sys/fs/bpf/$ROOT" "$RUN" "$CONF" "$CONF.bad" "$LOG"
+		wait
+	} 2>/dev/null
 }
 trap cleanup EXIT
 
