@@ -28,11 +28,12 @@ AGENT_LIB_SRC := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
 AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
 		 $(BUILD)/agent/default_config.o
 UNIT_SRC  := $(wildcard tests/unit/*.c)
+BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
 .PHONY: all check run install uninstall clean deps need-root unit
 
-all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests \
+all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
      $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 need-root:
@@ -94,6 +95,11 @@ $(BUILD)/triagectl: $(BUILD)/agent/triagectl.o $(BUILD)/libtriage.a
 $(BUILD)/unit-tests: $(UNIT_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $(UNIT_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
+
+# Root tests that load the real BPF programs through the agent's interface.
+$(BUILD)/bpf-tests: $(BPF_TEST_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $(BPF_TEST_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtriage.a | $(BUILD)/bench
 	@echo "  LD    $@"
