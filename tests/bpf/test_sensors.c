@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Loads the real BPF sensors through agent/sensors.h and checks their
+ * counters against what the kernel itself says: CPU hogs of known levels
+ * are pinned to one CPU, and their runtime from /proc/PID/stat must match
+ * busy_ns and cpu_ns; sharing the CPU must show up as waits, involuntary
+ * switches and, for the higher level, interference. Also: tagging by tgid,
+ * counters continuing across a restart on kept pins, stale pins replaced.
+ *
+ * Needs root and kernel BTF; otherwise prints one skip line and exits 0.
+ * Each test uses its own pin directory (/sys/fs/bpf/triage-test-<pid>) and
+ * its own cgroups in the unified hierarchy, and removes them, hogs first,
+ * in the suite's fini hook even when an assertion fails.
+ *
+ * Build without the Makefile (from the repository root):
+ *   gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iagent -Ibuild \
+ *       tests/bpf/test_sensors.c build/libtriage.a -o build/bpf-tests \
+ *       -lcriterion $(pkg-config --libs libbpf) -lelf -lz -lm
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "sensors.h"
+
+#define NR_LEVELS 4
+#define TOLERANCE 0.20
+
+enum hog_id { HOG_CRITICAL, HOG_BEST_EFFORT, HOG_BY_TGID, NR_HOGS };
+
+/* Each hog's tag; the tgid hog lives in no test cgroup. */
+static const struct triage_tag hog_tags[NR_HOGS] = {
+	[HOG_CRITICAL] = { .slot = 0, .wl_id = 1 },
+	[HOG_BEST_EFFORT] = { .slot = 3, .wl_id = 2 },
+	[HOG_BY_TGID] = { .slot = 2, .wl_id = 3 },
+};
+static const char *const hog_cgroup_names[NR_HOGS] = { "critical-x", "be-y", NULL };
+
+/* Everything one test creates, so teardown can undo whatever got made. */
+static struct {
+	char pin_dir[PATH_MAX];
+	char cg_root[PATH_MAX]; /* <cgroup2 mount>/triage-test-<pid> */
+	char cg_dir[NR_HOGS][PATH_MAX + 32];
+	pid_t hog[NR_HOGS];
+	int hog_go[NR_HOGS]; /* write end of the pipe a hog waits on */
+	struct sensors *sensors;
+	int shared_cpu; /* where the two cgroup hogs compete */
+	int other_cpu;  /* where the tgid hog runs */
+} fx;
+
+__attribute__((constructor)) static void skip_without_root_or_btf(void)
+{
+	const char *reason = NULL;
+
+	if (geteuid() != 0)
+		reason = "not root";
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		reason = "no kernel BTF (/sys/kernel/btf/vmlinux)";
+	if (reason) {
+		printf("tests/bpf: skipped: %s\n", reason);
+		fflush(stdout);
+		_exit(0);
+	}
+	/* Tests pin hogs to CPUs; run them one at a time. */
+	setenv("CRITERION_JOBS", "1", 0);
+}
+
+/* First cgroup2 mount point from mountinfo ("" if none). */
+static void find_cgroup2_mount(char *out, size_t len)
+{
+	char line[4096], mnt[PATH_MAX], *sep;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		/* id parent major:minor root mount-point ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			snprintf(out, len, "%s", mnt);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -EIO;
+}
+
+static uint64_t cgroup_id(const char *dir)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(dir, &st), 0, "stat %s: %s", dir, strerror(errno));
+	return st.st_ino;
+}
+
+static void setup(void)
+{
+	char mnt[PATH_MAX];
+	long nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(&fx, 0, sizeof(fx));
+	for (int i = 0; i < NR_HOGS; i++)
+		fx.hog_go[i] = -1;
+	snprintf(fx.pin_dir, sizeof(fx.pin_dir), "/sys/fs/bpf/triage-test-%d", getpid());
+	fx.shared_cpu = nr_cpus > 1 ? (int)nr_cpus - 1 : 0;
+	fx.other_cpu = 0;
+
+	find_cgroup2_mount(mnt, sizeof(mnt));
+	cr_assert(mnt[0], "no cgroup2 mount in /proc/self/mountinfo");
+	snprintf(fx.cg_root, sizeof(fx.cg_root), "%s/triage-test-%d", mnt, getpid());
+	cr_assert_eq(mkdir(fx.cg_root, 0755), 0, "mkdir %s: %s", fx.cg_root, strerror(errno));
+	for (int i = 0; i < NR_HOGS; i++) {
+		if (!hog_cgroup_names[i])
+			continue;
+		snprintf(fx.cg_dir[i], sizeof(fx.cg_dir[i]), "%s/%s", fx.cg_root,
+			 hog_cgroup_names[i]);
+		cr_assert_eq(mkdir(fx.cg_dir[i], 0755), 0, "mkdir %s: %s", fx.cg_dir[i],
+			     strerror(errno));
+	}
+}
+
+static void remove_pins(void)
+{
+	static const char *const names[] = { TRIAGE_MAP_CPU_STATS, TRIAGE_MAP_WL_STATS,
+					      TRIAGE_MAP_CG_TAGS, TRIAGE_MAP_TGID_TAGS,
+					      TRIAGE_MAP_META };
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, names[i]);
+		unlink(path);
+	}
+	rmdir(fx.pin_dir);
+}
+
+/* Hogs die first (a cgroup with members cannot go), then cgroups, pins. */
+static void teardown(void)
+{
+	for (int i = 0; i < NR_HOGS; i++) {
+		if (fx.hog[i] > 0) {
+			kill(fx.hog[i], SIGKILL);
+			waitpid(fx.hog[i], NULL, 0);
+			fx.hog[i] = 0;
+		}
+		if (fx.hog_go[i] >= 0)
+			close(fx.hog_go[i]);
+		fx.hog_go[i] = -1;
+	}
+	for (int i = 0; i < NR_HOGS; i++)
+		if (fx.cg_dir[i][0] && rmdir(fx.cg_dir[i]) && errno != ENOENT)
+			fprintf(stderr, "tests/bpf: cannot remove %s: %s\n", fx.cg_dir[i],
+				strerror(errno));
+	if (fx.cg_root[0] && rmdir(fx.cg_root) && errno != ENOENT)
+		fprintf(stderr, "tests/bpf: cannot remove %s: %s\n", fx.cg_root, strerror(errno));
+	if (fx.sensors) {
+		sensors_close(fx.sensors);
+		fx.sensors = NULL;
+	}
+	remove_pins();
+}
+
+TestSuite(sensors, .init = setup, .fini = teardown, .timeout = 60);
+
+static struct sensors *open_sensors(bool keep_pins)
+{
+	struct sensors_opts opts = {
+		.pin_dir = fx.pin_dir, .nr_levels = NR_LEVELS, .keep_pins = keep_pins,
+	};
+	char err[256] = "";
+	struct sensors *s = sensors_open_bpf(&opts, err, sizeof(err));
+
+	cr_assert_not_null(s, "sensors_open_bpf: %s", err);
+	return s;
+}
+
+/*
+ * Forks a hog that blocks until told to go, so it can be put into its
+ * cgroup and onto its CPU before it burns anything; dies with the test.
+ */
+static void start_hog(enum hog_id id, int cpu)
+{
+	int go[2];
+	char pid_text[32], procs[PATH_MAX + 16], byte;
+	cpu_set_t set;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(1);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	close(go[0]);
+	fx.hog[id] = pid;
+	fx.hog_go[id] = go[1];
+
+	if (fx.cg_dir[id][0]) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", fx.cg_dir[id]);
+		snprintf(pid_text, sizeof(pid_text), "%d\n", pid);
+		cr_assert_eq(write_file(procs, pid_text), 0, "cannot move hog into %s", procs);
+		cr_assert_eq(sensors_tag_cgroup(fx.sensors, cgroup_id(fx.cg_dir[id]), &hog_tags[id]),
+			     0);
+	} else {
+		cr_assert_eq(sensors_tag_tgid(fx.sensors, pid, &hog_tags[id]), 0);
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	cr_assert_eq(sched_setaffinity(pid, sizeof(set), &set), 0, "sched_setaffinity: %s",
+		     strerror(errno));
+}
+
+static void release_hog(enum hog_id id)
+{
+	cr_assert_eq(write(fx.hog_go[id], "g", 1), 1);
+}
+
+/* Stopping makes the hog switch out, so its last slice is accounted. */
+static void stop_hog(enum hog_id id)
+{
+	int status;
+
+	cr_assert_eq(kill(fx.hog[id], SIGSTOP), 0);
+	cr_assert_eq(waitpid(fx.hog[id], &status, WUNTRACED), fx.hog[id]);
+	cr_assert(WIFSTOPPED(status));
+}
+
+static void resume_hog(enum hog_id id)
+{
+	cr_assert_eq(kill(fx.hog[id], SIGCONT), 0);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* utime + stime of a process, in ns, from /proc/PID/stat. */
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime;
+	long ticks = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* comm may hold spaces: fields are counted after its ')'. Field 3 is
+	 * the state; utime and stime are fields 14 and 15. */
+	p = strrchr(buf, ')');
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+			    &stime),
+		     2);
+	return (utime + stime) * (1000000000ULL / ticks);
+}
+
+static void assert_near(uint64_t measured, uint64_t expected, const char *what)
+{
+	double lo = expected * (1 - TOLERANCE), hi = expected * (1 + TOLERANCE);
+
+	cr_assert(measured >= lo && measured <= hi,
+		  "%s: %llu ns, expected %llu ns within %.0f%%", what,
+		  (unsigned long long)measured, (unsigned long long)expected, TOLERANCE * 100);
+}
+
+static struct triage_wl_stats read_workload(uint32_t wl_id)
+{
+	struct triage_wl_stats ws;
+	int rc = sensors_read_workload(fx.sensors, wl_id, &ws);
+
+	cr_assert_eq(rc, 0, "workload %u has no wl_stats entry: %s", wl_id, strerror(-rc));
+	return ws;
+}
+
+static struct triage_cpu_stats read_cpu(int cpu)
+{
+	struct triage_cpu_stats all[TRIAGE_MAX_CPUS];
+	int nr_cpus = sensors_nr_cpus(fx.sensors);
+
+	cr_assert(cpu < nr_cpus && nr_cpus <= TRIAGE_MAX_CPUS);
+	cr_assert_eq(sensors_read_cpus(fx.sensors, all, nr_cpus), 0);
+	return all[cpu];
+}
+
+static uint64_t hist_total(const struct triage_wl_stats *ws)
+{
+	uint64_t sum = 0;
+
+	for (int b = 0; b < TRIAGE_HIST_BUCKETS; b++)
+		sum += ws->wait_hist[b];
+	return sum;
+}
+
+Test(sensors, hogs_sharing_a_cpu_are_counted_by_level)
+{
+	struct triage_wl_stats crit, be, by_tgid;
+	struct triage_cpu_stats shared;
+	uint64_t crit_ns, be_ns, tgid_ns;
+
+	fx.sensors = open_sensors(false);
+	start_hog(HOG_CRITICAL, fx.shared_cpu);
+	start_hog(HOG_BEST_EFFORT, fx.shared_cpu);
+	start_hog(HOG_BY_TGID, fx.other_cpu);
+	for (int i = 0; i < NR_HOGS; i++)
+		release_hog(i);
+	sleep_ms(2000);
+	for (int i = 0; i < NR_HOGS; i++)
+		stop_hog(i);
+
+	crit_ns = proc_cpu_ns(fx.hog[HOG_CRITICAL]);
+	be_ns = proc_cpu_ns(fx.hog[HOG_BEST_EFFORT]);
+	tgid_ns = proc_cpu_ns(fx.hog[HOG_BY_TGID]);
+	crit = read_workload(hog_tags[HOG_CRITICAL].wl_id);
+	be = read_workload(hog_tags[HOG_BEST_EFFORT].wl_id);
+	by_tgid = read_workload(hog_tags[HOG_BY_TGID].wl_id);
+	shared = read_cpu(fx.shared_cpu);
+
+	cr_log_info("cpu %d: critical ran %.3f s (proc %.3f), waited %llu times %.3f s, "
+		    "interfered %llu times %.3f s; best-effort ran %.3f s (proc %.3f); "
+		    "tgid-tagged ran %.3f s (proc %.3f)",
+		    fx.shared_cpu, crit.cpu_ns / 1e9, crit_ns / 1e9,
+		    (unsigned long long)crit.wait_count, crit.wait_ns / 1e9,
+		    (unsigned long long)crit.intf_count, crit.intf_ns / 1e9, be.cpu_ns / 1e9,
+		    be_ns / 1e9, by_tgid.cpu_ns / 1e9, tgid_ns / 1e9);
+	cr_assert_gt(crit_ns, 300000000ULL, "the critical hog barely ran: %llu ns",
+		     (unsigned long long)crit_ns);
+	assert_near(crit.cpu_ns, crit_ns, "wl 1 cpu_ns");
+	assert_near(be.cpu_ns, be_ns, "wl 2 cpu_ns");
+	assert_near(shared.busy_ns[0], crit_ns, "cpu_stats busy_ns[0]");
+	assert_near(shared.busy_ns[3], be_ns, "cpu_stats busy_ns[3]");
+
+	cr_assert_gt(crit.wait_count, 0);
+	cr_assert_gt(be.wait_count, 0);
+	cr_assert_gt(shared.wait_count[0], 0);
+	cr_assert_gt(shared.wait_count[3], 0);
+	cr_assert_eq(hist_total(&crit), crit.wait_count, "histogram holds every wait");
+
+	/* The critical hog waited while the best-effort one ran ... */
+	cr_assert_gt(shared.intf_count[0], 0);
+	cr_assert_gt(shared.intf_ns[0], 0);
+	cr_assert_gt(crit.intf_count, 0);
+	cr_assert_gt(crit.intf_ns, 0);
+	cr_assert_leq(crit.intf_ns, crit.wait_ns, "interference is part of the wait");
+	/* ... but nothing configured below slot 3 ran there. */
+	cr_assert_eq(be.intf_count, 0);
+	cr_assert_eq(shared.intf_count[3], 0);
+
+	cr_assert_gt(crit.nr_involuntary, 0);
+	cr_assert_gt(be.nr_involuntary, 0);
+	cr_assert_eq(crit.slot, 0);
+	cr_assert_eq(be.slot, 3);
+	cr_assert_eq(crit.last_cpu, (uint32_t)fx.shared_cpu);
+
+	/* Tagged only by tgid: counted through tgid_tags. */
+	assert_near(by_tgid.cpu_ns, tgid_ns, "wl 3 (tagged by tgid) cpu_ns");
+	cr_assert_eq(by_tgid.slot, 2);
+}
+
+Test(sensors, counters_continue_across_restart_on_kept_pins)
+{
+	struct triage_wl_stats before, after, later;
+	struct triage_cpu_stats cpu_before, cpu_after;
+	struct stat st;
+
+	fx.sensors = open_sensors(true);
+	start_hog(HOG_CRITICAL, fx.shared_cpu);
+	release_hog(HOG_CRITICAL);
+	sleep_ms(300);
+	stop_hog(HOG_CRITICAL);
+	before = read_workload(hog_tags[HOG_CRITICAL].wl_id);
+	cpu_before = read_cpu(fx.shared_cpu);
+	cr_assert_gt(before.cpu_ns, 0);
+
+	sensors_close(fx.sensors);
+	fx.sensors = NULL;
+	cr_assert_eq(stat(fx.pin_dir, &st), 0, "keep_pins must leave %s", fx.pin_dir);
+
+	fx.sensors = open_sensors(false);
+	after = read_workload(hog_tags[HOG_CRITICAL].wl_id);
+	cpu_after = read_cpu(fx.shared_cpu);
+	cr_assert_geq(after.cpu_ns, before.cpu_ns, "wl_stats restarted from zero");
+	cr_assert_geq(cpu_after.busy_ns[0], cpu_before.busy_ns[0], "cpu_stats restarted");
+	cr_assert_geq(cpu_after.nr_switches, cpu_before.nr_switches);
+
+	/* The tag was pinned too: the hog keeps being counted. */
+	resume_hog(HOG_CRITICAL);
+	sleep_ms(300);
+	stop_hog(HOG_CRITICAL);
+	later = read_workload(hog_tags[HOG_CRITICAL].wl_id);
+	cr_assert_gt(later.cpu_ns, after.cpu_ns + 100000000ULL, "tag lost across restart");
+
+	sensors_close(fx.sensors);
+	fx.sensors = NULL;
+	cr_assert_eq(stat(fx.pin_dir, &st), -1, "close without keep_pins leaves %s", fx.pin_dir);
+	cr_assert_eq(errno, ENOENT);
+}
+
+Test(sensors, pins_of_another_abi_are_replaced)
+{
+	const struct triage_tag tag = { .slot = 1, .wl_id = 7 };
+	char path[PATH_MAX + 32];
+	struct triage_meta meta;
+	struct triage_tag found;
+	uint64_t fake_cgid = 424242;
+	__u32 zero = 0;
+	int fd;
+
+	fx.sensors = open_sensors(true);
+	cr_assert_eq(sensors_tag_cgroup(fx.sensors, fake_cgid, &tag), 0);
+	sensors_close(fx.sensors);
+	fx.sensors = NULL;
+
+	/* Pretend an older triage left these pins. */
+	snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, TRIAGE_MAP_META);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "pinned meta: %s", strerror(errno));
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &meta), 0);
+	cr_assert_eq(meta.abi_version, TRIAGE_ABI_VERSION);
+	cr_assert_eq(meta.nr_levels, NR_LEVELS);
+	meta.abi_version = TRIAGE_ABI_VERSION + 100;
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, &meta, BPF_ANY), 0);
+	close(fd);
+
+	fx.sensors = open_sensors(false);
+	snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, TRIAGE_MAP_CG_TAGS);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_neq(bpf_map_lookup_elem(fd, &fake_cgid, &found), 0,
+		      "a stale cg_tags pin was reused");
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, TRIAGE_MAP_META);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &meta), 0);
+	cr_assert_eq(meta.abi_version, TRIAGE_ABI_VERSION);
+	close(fd);
+}
+
+/* Run as nobody: the error must say what is missing, not just "EPERM". */
+Test(sensors, unprivileged_open_names_the_reason)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sensors_opts opts = { .pin_dir = fx.pin_dir, .nr_levels = NR_LEVELS };
+		char err[256] = "";
+		struct sensors *s;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(2);
+		s = sensors_open_bpf(&opts, err, sizeof(err));
+		if (s)
+			_exit(3);
+		printf("unprivileged: %s\n", err);
+		fflush(stdout);
+		_exit(strstr(err, "root") ? 0 : 4);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 0, "child status %d (3: opened, 4: unclear error)",
+		     WEXITSTATUS(status));
+}
