@@ -270,6 +270,50 @@ static __always_inline void slice_end_workload(__u32 wl_id, __u32 slot, __u32 cp
 	ws->slot = slot;
 }
 
+/* Policies of the fair class, which keeps prev_sum_exec_runtime. */
+#define SCHED_NORMAL 0
+#define SCHED_BATCH 3
+#define SCHED_IDLE 5
+
+/* prev leaves the CPU; our last event on this CPU was at most delta ago. */
+static __always_inline void slice_end(struct triage_cpu_stats *cs, const struct cpu_run *run,
+				      struct task_struct *prev, __u32 prev_pid, __u64 delta,
+				      __u32 cpu, bool involuntary)
+{
+	__u32 slot = run->slot, wl_id = run->wl_id;
+	struct task_ctx *tc;
+	__u64 fair_slice;
+	int policy;
+
+	if (run->pid != prev_pid) {
+		/*
+		 * prev got the CPU without a sched_switch event (some VM
+		 * kernels resume a task behind the tracepoint's back). CFS
+		 * still knows how long it has run since it was last picked;
+		 * for idle and other classes the slice stays unknown.
+		 */
+		policy = prev->policy;
+		if (!prev_pid ||
+		    (policy != SCHED_NORMAL && policy != SCHED_BATCH && policy != SCHED_IDLE))
+			return;
+		fair_slice = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
+		if (fair_slice < delta)
+			delta = fair_slice;
+		tc = bpf_task_storage_get(&task_ctxs, prev, 0, 0);
+		slot = tc ? tc->slot : TRIAGE_SLOT_UNTAGGED;
+		wl_id = tc ? tc->wl_id : 0;
+	}
+	if (!prev_pid) {
+		cs->idle_ns += delta;
+		return;
+	}
+	if (slot >= TRIAGE_NR_SLOTS)
+		return;
+	cs->busy_ns[slot] += delta;
+	if (wl_id)
+		slice_end_workload(wl_id, slot, cpu, delta, involuntary);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(triage_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -279,7 +323,7 @@ int BPF_PROG(triage_switch, bool preempt, struct task_struct *prev, struct task_
 	struct task_ctx *tc;
 	struct cpu_run *run;
 	bool prev_runnable;
-	__u32 prev_pid, slot;
+	__u32 prev_pid;
 
 	if (cpu >= TRIAGE_MAX_CPUS || !now)
 		return 0;
@@ -291,19 +335,9 @@ int BPF_PROG(triage_switch, bool preempt, struct task_struct *prev, struct task_
 
 	prev_pid = prev->pid;
 	prev_runnable = prev_pid && task_still_runnable(prev);
-	slot = run->slot;
-	/* Just attached, or a switch was missed: prev's slice is unknown. */
-	if (run->run_start && run->pid == prev_pid && now > run->run_start) {
-		__u64 delta = now - run->run_start;
-
-		if (!prev_pid) {
-			cs->idle_ns += delta;
-		} else if (slot < TRIAGE_NR_SLOTS) {
-			cs->busy_ns[slot] += delta;
-			if (run->wl_id)
-				slice_end_workload(run->wl_id, slot, cpu, delta, prev_runnable);
-		}
-	}
+	/* run_start 0: just attached, prev's slice is unknown. */
+	if (run->run_start && now > run->run_start)
+		slice_end(cs, run, prev, prev_pid, now - run->run_start, cpu, prev_runnable);
 	if (prev_runnable) {
 		tc = bpf_task_storage_get(&task_ctxs, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (tc) {
