@@ -12,7 +12,9 @@
  * are removed and fresh maps made, with one warning. Per-CPU state and task
  * storage are never pinned: they describe the moment, not history.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* vasprintf; the Makefile defines it too */
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -17,7 +17,9 @@
  *       tests/bpf/test_sensors.c build/libtriage.a -o build/bpf-tests \
  *       -lcriterion $(pkg-config --libs libbpf) -lelf -lz -lm
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2, setresuid, CPU_SET; the Makefile defines it too */
+#endif
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
