@@ -8,7 +8,7 @@ enum log_level log_threshold = LOG_INFO;
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const prefix[] = { "error: ", "warning: ", "", "" };
+	static const char *const prefix[] = { "error: ", "warning: ", "", "", "" };
 	va_list ap;
 
 	if (level > log_threshold)

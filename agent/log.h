@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* Leveled messages to stderr, so a foreground triaged and its tests see
- * them in order; -v raises the level to debug. */
+ * them in order; -v raises the level to debug (every decision), -vv to
+ * trace (libraries' own chatter, such as libbpf's loading steps). */
 #ifndef TRIAGE_LOG_H
 #define TRIAGE_LOG_H
 
-enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
 extern enum log_level log_threshold;
 

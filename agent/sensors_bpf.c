@@ -75,10 +75,10 @@ static struct bpf_map *pinned_map(struct sensors_bpf *skel, enum pinned_map whic
 	return NULL;
 }
 
-/* libbpf's own messages: warnings always, the rest only when debugging. */
+/* libbpf's own messages: warnings always, its loading steps only at -vv. */
 static int libbpf_print_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;
+	enum log_level ours = level == LIBBPF_WARN ? LOG_WARN : LOG_TRACE;
 	char *msg;
 	size_t len;
 

@@ -64,7 +64,7 @@ static void usage(FILE *out)
 		"      --doctor         print what this kernel and board support, then exit\n"
 		"      --sensors KIND   bpf (default) or none\n"
 		"      --keep-pins      leave the BPF maps pinned on exit\n"
-		"  -v, --verbose        log every protection decision\n"
+		"  -v, --verbose        log every protection decision (-vv: also libbpf's)\n"
 		"  -q, --quiet          no status line every second\n"
 		"  -h, --help           this text\n\n"
 		"Processes go into /sys/fs/cgroup/<root>/<level>/<workload>/ (see triagectl).\n"
@@ -103,7 +103,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct agent 
 			break;
 		case 'v':
 			a->verbose = true;
-			log_threshold = LOG_DEBUG;
+			log_threshold = log_threshold == LOG_INFO ? LOG_DEBUG : LOG_TRACE;
 			break;
 		case 'q':
 			a->quiet = true;
