@@ -93,6 +93,9 @@ int cg_move_process(const struct cg_env *env, const char *rel, pid_t tgid);
 int cg_set_weight(const struct cg_env *env, const char *rel, unsigned weight);
 int cg_set_quota(const struct cg_env *env, const char *rel, double cores, unsigned period_us);
 int cg_set_cpus(const struct cg_env *env, const char *rel, const char *cpus);
+/* cpu.idle (v1 and v2, Linux 5.15+): an idle group is preempted as soon as
+ * a task outside it wakes. -EOPNOTSUPP on older kernels. */
+int cg_set_idle(const struct cg_env *env, const char *rel, bool idle);
 #define CG_QUOTA_MAX (-1.0) /* cores value meaning "no limit" */
 
 /* Current quota of rel in cores, CG_QUOTA_MAX if unlimited. */

@@ -110,6 +110,21 @@ int cg_set_weight(const struct cg_env *env, const char *rel, unsigned weight)
 	return cgroup_journal_write(env, path, value);
 }
 
+int cg_set_idle(const struct cg_env *env, const char *rel, bool idle)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!cg_rel_valid(rel))
+		return -EINVAL;
+	if (!env->cpu[0])
+		return -EOPNOTSUPP;
+	err = knob_path(path, sizeof(path), env->cpu, rel, "cpu.idle");
+	if (err)
+		return err;
+	return cgroup_journal_write(env, path, idle ? "1" : "0");
+}
+
 static int cgroup_v2_set_quota(const struct cg_env *env, const char *rel, double cores,
 			       unsigned period_us)
 {

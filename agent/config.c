@@ -38,10 +38,11 @@ static const char *const top_keys[] = {
 };
 static const char *const level_keys[] = {
 	"name",     "rank",        "weight",   "cpus", "floor_cores",
-	"throttle", "wait_p99_us", "intf_pct", NULL,
+	"throttle", "idle", "wait_p99_us", "intf_pct", NULL,
 };
 static const char *const protection_keys[] = {
-	"period_us", "decrease", "increase_cores", "calm_ticks", NULL,
+	"period_us", "decrease", "increase_cores", "calm_ticks", "confirm_ticks", "verify_ticks",
+	"hold_off_ticks", NULL,
 };
 static const char *const rule_keys[] = { "level", "workload", "match", NULL };
 
@@ -199,6 +200,9 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 	if (json_check_lookup(obj, path, "throttle", &val, key_path) &&
 	    json_check_bool(jc, val, key_path, &level->throttle))
 		return -1;
+	if (json_check_lookup(obj, path, "idle", &val, key_path) &&
+	    json_check_bool(jc, val, key_path, &level->idle))
+		return -1;
 	if (json_check_opt_uint(jc, obj, path, "wait_p99_us", 0, 10000000, &level->wait_p99_us))
 		return -1;
 	if (json_check_opt_number(jc, obj, path, "intf_pct", &pct_range, &level->intf_pct))
@@ -272,7 +276,10 @@ static int parse_protection(struct json_check *jc, struct json_object *obj,
 	    json_check_opt_number(jc, obj, path, "decrease", &decrease_range, &prot->decrease) ||
 	    json_check_opt_number(jc, obj, path, "increase_cores", &increase_range,
 				  &prot->increase_cores) ||
-	    json_check_opt_uint(jc, obj, path, "calm_ticks", 0, 1000, &prot->calm_ticks))
+	    json_check_opt_uint(jc, obj, path, "calm_ticks", 0, 1000, &prot->calm_ticks) ||
+	    json_check_opt_uint(jc, obj, path, "confirm_ticks", 1, 1000, &prot->confirm_ticks) ||
+	    json_check_opt_uint(jc, obj, path, "verify_ticks", 1, 10000, &prot->verify_ticks) ||
+	    json_check_opt_uint(jc, obj, path, "hold_off_ticks", 1, 100000, &prot->hold_off_ticks))
 		return -1;
 	return 0;
 }
@@ -447,6 +454,9 @@ static void set_defaults(struct triage_config *cfg)
 		.decrease = 0.5,
 		.increase_cores = 0.05,
 		.calm_ticks = 4,
+		.confirm_ticks = 2,
+		.verify_ticks = 10,
+		.hold_off_ticks = 400,
 	};
 }
 

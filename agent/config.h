@@ -25,6 +25,7 @@ struct level_cfg {
 	char cpus[CONFIG_CPUS_MAX]; /* cpuset list, "" = all online CPUs */
 	double floor_cores;         /* per-workload starvation floor, cores */
 	bool throttle;              /* quota moved by the protection loop */
+	bool idle;                  /* cpu.idle: preempted at once by others */
 	unsigned wait_p99_us;       /* runqueue wait p99 target, 0 = none */
 	double intf_pct;            /* interference target, % of wall time */
 };
@@ -57,6 +58,9 @@ struct protection_cfg {
 	double decrease;       /* multiplicative factor on violation, (0,1) */
 	double increase_cores; /* additive step per calm tick, cores */
 	unsigned calm_ticks;   /* calm ticks before the first relax step */
+	unsigned confirm_ticks; /* consecutive missed ticks before a cut */
+	unsigned verify_ticks;  /* ticks after which a cut that did not help is undone */
+	unsigned hold_off_ticks; /* first pause of cuts to a level whose cut did not help */
 };
 
 struct triage_config {

@@ -45,6 +45,26 @@ __u64 hist_count(const __u64 h[TRIAGE_HIST_BUCKETS])
 	return count;
 }
 
+int hist_quantile_bucket(const __u64 h[TRIAGE_HIST_BUCKETS], double q)
+{
+	__u64 count = hist_count(h);
+	double rank, below = 0;
+	int last = -1;
+
+	if (!count)
+		return -1;
+	rank = (q > 1 ? 1 : q > 0 ? q : 0) * (double)count;
+	for (unsigned b = 0; b < TRIAGE_HIST_BUCKETS; b++) {
+		if (!h[b])
+			continue;
+		last = (int)b;
+		if (below + (double)h[b] >= rank)
+			return (int)b;
+		below += (double)h[b];
+	}
+	return last;
+}
+
 double hist_quantile_us(const __u64 h[TRIAGE_HIST_BUCKETS], double q)
 {
 	__u64 count = hist_count(h);

@@ -22,6 +22,9 @@ void hist_delta(const __u64 now[TRIAGE_HIST_BUCKETS], const __u64 before[TRIAGE_
 
 __u64 hist_count(const __u64 h[TRIAGE_HIST_BUCKETS]);
 
+/* Bucket that holds quantile q, or -1 for an empty histogram. */
+int hist_quantile_bucket(const __u64 h[TRIAGE_HIST_BUCKETS], double q);
+
 /* Quantile q in [0,1] in microseconds, linear inside the bucket that holds
  * it; 0 for an empty histogram. */
 double hist_quantile_us(const __u64 h[TRIAGE_HIST_BUCKETS], double q);

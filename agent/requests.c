@@ -79,6 +79,7 @@ static struct json_object *status_json(const struct agent *a)
 		json_object_object_add(l, "weight", json_object_new_int((int)lc->weight));
 		json_object_object_add(l, "cpus", json_object_new_string(lc->cpus));
 		json_object_object_add(l, "throttle", json_object_new_boolean(lc->throttle));
+		json_object_object_add(l, "idle", json_object_new_boolean(lc->idle));
 		json_object_object_add(l, "quota_cores", level_quota_json(a, i));
 		json_object_object_add(l, "ceiling_cores",
 				       json_object_new_double(a->protect.level[i].ceiling));

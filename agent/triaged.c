@@ -186,9 +186,19 @@ static int setup_levels(struct agent *a)
 			log_err("cannot create cgroup %s: %s", rel, strerror(-err));
 			return err;
 		}
-		err = cg_set_weight(&a->cg, rel, l->weight);
+		/* The kernel refuses weights on an idle group (EINVAL): there the
+		 * weight is the idle class's, not ours. */
+		err = l->idle ? 0 : cg_set_weight(&a->cg, rel, l->weight);
 		if (err)
 			log_warn("%s: cannot set weight %u: %s", rel, l->weight, strerror(-err));
+		if (l->idle) {
+			err = cg_set_idle(&a->cg, rel, true);
+			if (err == -EOPNOTSUPP)
+				log_warn("%s: no cpu.idle (Linux < 5.15): level \"%s\" relies on its weight alone",
+					 rel, l->name);
+			else if (err)
+				log_warn("%s: cannot set cpu.idle: %s", rel, strerror(-err));
+		}
 		if (l->cpus[0]) {
 			err = cg_set_cpus(&a->cg, rel, l->cpus);
 			if (err == -EOPNOTSUPP)
@@ -303,14 +313,23 @@ static void explain_decision(const struct agent *a, const struct protect_decisio
 {
 	const char *victim = a->cfg.levels[d->level].name;
 
-	if (d->action == PROTECT_RELAX) {
+	switch (d->action) {
+	case PROTECT_RELAX:
 		log_debug("relax %s: %.2f -> %.2f cores", victim, d->old_limit, d->new_limit);
+		return;
+	case PROTECT_REVERT:
+		log_info("cutting %s did not help %s (%.1fx past target, was %.1fx): quota given back, no cuts to it for %u ticks",
+			 victim, a->cfg.levels[d->cause].name, d->severity, d->was, d->hold_off);
+		return;
+	case PROTECT_CUT:
+		break;
+	case PROTECT_NONE:
 		return;
 	}
 	for (int k = 0; k < a->reg.nr; k++) {
 		const struct workload *w = a->reg.wl[k];
 
-		if (w->level != d->cause || !workload_violates(&a->cfg, w))
+		if (w->level != d->cause || workload_severity(&a->cfg, w) < 1)
 			continue;
 		log_debug("cut %s: %.2f -> %.2f cores (%s/%s: wait p99 %.0f us, target %u; interference %.1f%%, target %.1f%%)",
 			  victim, d->old_limit, d->new_limit, a->cfg.levels[w->level].name, w->name,
@@ -343,10 +362,12 @@ static void on_tick(struct agent *a, struct loop *lp)
 	for (int k = 0; k < a->reg.nr; k++) {
 		const struct workload *w = a->reg.wl[k];
 
+		double severity = workload_severity(&a->cfg, w);
+
 		sample.nr_workloads[w->level]++;
 		sample.used_cores[w->level] += w->tick.cpu_cores;
-		if (workload_violates(&a->cfg, w))
-			sample.violated[w->level] = true;
+		if (severity > sample.severity[w->level])
+			sample.severity[w->level] = severity;
 	}
 	d = protect_tick(&a->protect, &a->cfg, &sample);
 	if (d.action == PROTECT_NONE)

@@ -22,6 +22,7 @@ struct wl_window {
 	double cpu_cores;   /* CPU time / wall time */
 	double wait_p50_us; /* runqueue wait quantiles, from the histogram */
 	double wait_p99_us;
+	double wait_p99_floor_us; /* lower bound of the bucket holding p99 */
 	double intf_pct;    /* interference time / wall time, in % */
 	uint64_t waits;     /* number of waits in the window */
 };
@@ -77,7 +78,8 @@ enum wl_window_kind { WL_WINDOW_TICK, WL_WINDOW_STATUS };
 /* Reads every workload's counters and closes a window of wall_ns. */
 void workloads_sample(struct workloads *reg, enum wl_window_kind kind, uint64_t wall_ns);
 
-/* Whether w missed a target of its level in its last tick window. */
-bool workload_violates(const struct triage_config *cfg, const struct workload *w);
+/* How far w was past its level's targets in its last tick window, as a
+ * ratio: >= 1 means a target was missed; 0 when the level has none. */
+double workload_severity(const struct triage_config *cfg, const struct workload *w);
 
 #endif

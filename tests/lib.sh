@@ -67,7 +67,9 @@ cg_purge() { # REL
 }
 
 # Writes a test config to $1: test-specific cgroup root, pin dir and run dir,
-# so the suite never meets a user's running triaged.
+# so the suite never meets a user's running triaged. best-effort is not idle
+# and a cut is never judged in vain, so a tight wait target makes the loop
+# cut it for sure; normal is idle, to check cpu.idle.
 write_config() { # FILE ROOT EXTRA_LEVEL_FIELDS_FOR_CRITICAL
 	cat >"$1" <<JSON
 {
@@ -79,10 +81,11 @@ write_config() { # FILE ROOT EXTRA_LEVEL_FIELDS_FOR_CRITICAL
   "levels": [
     {"name": "critical", "rank": 1, "weight": 10000, "wait_p99_us": ${3:-2000}, "intf_pct": 5},
     {"name": "high", "rank": 2, "weight": 1000},
-    {"name": "normal", "rank": 3, "weight": 100, "throttle": true},
+    {"name": "normal", "rank": 3, "weight": 100, "throttle": true, "idle": true},
     {"name": "best-effort", "rank": 4, "weight": 10, "throttle": true}
   ],
-  "protection": {"period_us": 100000, "decrease": 0.5, "increase_cores": 0.05, "calm_ticks": 4}
+  "protection": {"period_us": 100000, "decrease": 0.5, "increase_cores": 0.05, "calm_ticks": 4,
+                 "confirm_ticks": 1, "verify_ticks": 10000}
 }
 JSON
 }

@@ -92,6 +92,12 @@ for lvl in critical:10000 best-effort:10; do
 	fi
 done
 check "level cgroups carry the configured weights" [ $weights_ok -eq 1 ]
+idle_file=$(cg_dir_for cpu "$ROOT/normal")/cpu.idle
+if [ -e "$idle_file" ]; then
+	check "an idle level gets cpu.idle 1" [ "$(cat "$idle_file")" = 1 ]
+else
+	skip "cpu.idle" "kernel before 5.15"
+fi
 
 # --- triagectl errors --------------------------------------------------------
 out=$("$CTL" tag --level nosuch 1 2>&1)
@@ -176,6 +182,7 @@ if [ "$(cg_mode)" = v2 ]; then
 else
 	check "SIGTERM: shares restored" [ "$(cat "$(cg_dir_for cpu "$ROOT/critical")/cpu.shares")" = 1024 ]
 fi
+[ -e "$idle_file" ] && check "SIGTERM: cpu.idle restored" [ "$(cat "$idle_file")" = 0 ]
 check "SIGTERM: processes stay in their cgroups" bash -c "kill -0 $HOG && kill -0 $CRIT && $(declare -f in_cgroup cg_hierarchies); in_cgroup $HOG $ROOT/best-effort/hog"
 gone=1
 for h in $(cg_hierarchies); do [ -e "$h/$ROOT/high/manual" ] && gone=0; done

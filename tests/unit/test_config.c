@@ -53,14 +53,14 @@ Test(config_default, embedded_default_parses)
 	static const struct {
 		const char *name;
 		unsigned weight;
-		bool throttle;
+		bool throttle, idle;
 		unsigned wait_p99_us;
 		double intf_pct;
 	} expected[] = {
-		{ "critical", 10000, false, 2000, 5.0 },
-		{ "high", 1000, false, 0, 0 },
-		{ "normal", 100, true, 0, 0 },
-		{ "best-effort", 10, true, 0, 0 },
+		{ "critical", 10000, false, false, 2000, 5.0 },
+		{ "high", 1000, false, false, 0, 0 },
+		{ "normal", 100, true, false, 0, 0 },
+		{ "best-effort", 10, true, true, 0, 0 },
 	};
 	char err[512] = "";
 
@@ -73,6 +73,7 @@ Test(config_default, embedded_default_parses)
 		cr_assert_eq(level->rank, i + 1);
 		cr_assert_eq(level->weight, expected[i].weight, "%s", level->name);
 		cr_assert_eq(level->throttle, expected[i].throttle, "%s", level->name);
+		cr_assert_eq(level->idle, expected[i].idle, "%s", level->name);
 		cr_assert_eq(level->wait_p99_us, expected[i].wait_p99_us, "%s", level->name);
 		cr_assert_float_eq(level->intf_pct, expected[i].intf_pct, 1e-9, "%s", level->name);
 		cr_assert_float_eq(level->floor_cores, 0.1, 1e-9, "%s", level->name);
@@ -87,6 +88,9 @@ Test(config_default, embedded_default_parses)
 	cr_assert_eq(cfg->protection.period_us, 100000);
 	cr_assert_float_eq(cfg->protection.decrease, 0.5, 1e-9);
 	cr_assert_float_eq(cfg->protection.increase_cores, 0.05, 1e-9);
+	cr_assert_eq(cfg->protection.confirm_ticks, 2);
+	cr_assert_eq(cfg->protection.verify_ticks, 10);
+	cr_assert_eq(cfg->protection.hold_off_ticks, 400);
 	cr_assert_eq(cfg->protection.calm_ticks, 4);
 	cr_assert_eq(cfg->nr_rules, 0, "the default must not grab anyone's processes");
 	free(cfg);
@@ -292,6 +296,7 @@ static struct bad_case bad_cases[] = {
 	{ LEVEL_WITH("\"floor_cores\": 64.5"), "levels[0].floor_cores: ", "number in (0, 64]" },
 	{ LEVEL_WITH("\"floor_cores\": \"1\""), "levels[0].floor_cores: ", "must be a number" },
 	{ LEVEL_WITH("\"throttle\": 1"), "levels[0].throttle: ", "must be true or false" },
+	{ LEVEL_WITH("\"idle\": \"yes\""), "levels[0].idle: ", "must be true or false" },
 	{ LEVEL_WITH("\"wait_p99_us\": 10000001"), "levels[0].wait_p99_us: ", "0..10000000" },
 	{ LEVEL_WITH("\"intf_pct\": 100.5"), "levels[0].intf_pct: ", "number in [0, 100]" },
 	{ LEVEL_WITH("\"intf_pct\": -1"), "levels[0].intf_pct: ", "number in [0, 100]" },
@@ -306,6 +311,9 @@ static struct bad_case bad_cases[] = {
 	{ PROTECTION_WITH("\"increase_cores\": 1e400"), "protection.increase_cores: ",
 	  "number in (0, 64]" },
 	{ PROTECTION_WITH("\"calm_ticks\": 1001"), "protection.calm_ticks: ", "0..1000" },
+	{ PROTECTION_WITH("\"confirm_ticks\": 0"), "protection.confirm_ticks: ", "1..1000" },
+	{ PROTECTION_WITH("\"verify_ticks\": 0"), "protection.verify_ticks: ", "1..10000" },
+	{ PROTECTION_WITH("\"hold_off_ticks\": 100001"), "protection.hold_off_ticks: ", "1..100000" },
 	/* rules */
 	{ "{" ONE_LEVEL ", \"rules\": {}}", "rules: ", "must be an array" },
 	{ "{" ONE_LEVEL ", \"rules\": [{\"match\": [[{\"comm\": \"x\"}]]}]}", "rules[0].level: ",
