@@ -48,4 +48,9 @@ int sensors_read_workload(struct sensors *s, uint32_t wl_id, struct triage_wl_st
 /* Drops a workload's counters (its cgroup is gone). */
 int sensors_forget_workload(struct sensors *s, uint32_t wl_id);
 
+/* Removes every tag and every workload's counters whose workload id keep()
+ * refuses: what reused pins carry over from workloads that went away while
+ * no agent ran. Returns how many entries it removed. */
+int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx);
+
 #endif

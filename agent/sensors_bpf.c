@@ -481,3 +481,50 @@ int sensors_forget_workload(struct sensors *s, uint32_t wl_id)
 
 	return bpf_map__delete_elem(s->skel->maps.wl_stats, &key, sizeof(key), 0);
 }
+
+/* Deletes the entries of one map that keep() refuses; the tag maps hold a
+ * struct triage_tag, wl_stats is keyed by the workload id itself. */
+static int prune_map(struct bpf_map *map, size_t key_size, bool keyed_by_wl,
+		     bool (*keep)(uint32_t wl_id, void *ctx), void *ctx)
+{
+	__u64 key = 0, next = 0;
+	void *prev = NULL;
+	int removed = 0;
+
+	while (!bpf_map__get_next_key(map, prev, &next, key_size)) {
+		struct triage_tag tag;
+		uint32_t wl_id;
+		__u32 wl_key;
+
+		key = next;
+		prev = &key;
+		if (keyed_by_wl) {
+			memcpy(&wl_key, &key, sizeof(wl_key));
+			wl_id = wl_key;
+		} else if (!bpf_map__lookup_elem(map, &key, key_size, &tag, sizeof(tag), 0)) {
+			wl_id = tag.wl_id;
+		} else {
+			continue;
+		}
+		if (keep(wl_id, ctx))
+			continue;
+		/* Deleting the current key would lose the iteration's place;
+		 * the kernel restarts from the first key for a missing one. */
+		if (!bpf_map__delete_elem(map, &key, key_size, 0)) {
+			removed++;
+			prev = NULL;
+		}
+	}
+	return removed;
+}
+
+int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx)
+{
+	int removed = prune_map(s->skel->maps.cg_tags, sizeof(__u64), false, keep, ctx) +
+		      prune_map(s->skel->maps.tgid_tags, sizeof(__u32), false, keep, ctx) +
+		      prune_map(s->skel->maps.wl_stats, sizeof(__u32), true, keep, ctx);
+
+	if (removed)
+		meta_update(s, 0, true);
+	return removed;
+}

@@ -523,6 +523,16 @@ static int open_sensors(struct agent *a, const struct options *o)
 	return 0;
 }
 
+static bool workload_known(uint32_t wl_id, void *ctx)
+{
+	const struct workloads *reg = ctx;
+
+	for (int i = 0; i < reg->nr; i++)
+		if (reg->wl[i]->id == wl_id)
+			return true;
+	return false;
+}
+
 static int load_config(const struct options *o, struct triage_config *cfg)
 {
 	char err[512];
@@ -586,6 +596,12 @@ int main(int argc, char **argv)
 	workloads_scan(&a.reg);
 	rules_scan(&a.reg);
 	workloads_reconcile(&a.reg);
+	if (a.sensors) {
+		int stale = sensors_prune(a.sensors, workload_known, &a.reg);
+
+		if (stale)
+			log_info("dropped %d tag(s) and counters of workloads gone since the last run", stale);
+	}
 	if (loop_open(&a, &lp))
 		goto restore;
 	log_info("running: tick %u ms, control socket %s/%s", a.cfg.tick_ms, a.cfg.run_dir, CTL_SOCK_NAME);

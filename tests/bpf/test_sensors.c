@@ -505,3 +505,31 @@ Test(sensors, unprivileged_open_names_the_reason)
 	cr_assert_eq(WEXITSTATUS(status), 0, "child status %d (3: opened, 4: unclear error)",
 		     WEXITSTATUS(status));
 }
+
+static bool keep_only_critical(uint32_t wl_id, void *ctx)
+{
+	(void)ctx;
+	return wl_id == hog_tags[HOG_CRITICAL].wl_id;
+}
+
+Test(sensors, prune_drops_tags_and_counters_of_gone_workloads)
+{
+	const struct triage_tag gone = { .slot = 2, .wl_id = 4242 };
+	struct triage_wl_stats ws;
+
+	fx.sensors = open_sensors(false);
+	start_hog(HOG_CRITICAL, fx.shared_cpu);
+	release_hog(HOG_CRITICAL);
+	sleep_ms(200);
+	stop_hog(HOG_CRITICAL);
+	cr_assert_eq(sensors_tag_cgroup(fx.sensors, 0xfeedULL, &gone), 0);
+	cr_assert_eq(sensors_tag_tgid(fx.sensors, 1, &gone), 0);
+
+	cr_assert_eq(sensors_prune(fx.sensors, keep_only_critical, NULL), 2,
+		     "the two tags of the gone workload, and nothing else");
+	cr_assert_eq(sensors_untag_cgroup(fx.sensors, 0xfeedULL), -ENOENT, "cgroup tag left");
+	cr_assert_eq(sensors_untag_tgid(fx.sensors, 1), -ENOENT, "tgid tag left");
+	cr_assert_eq(sensors_read_workload(fx.sensors, hog_tags[HOG_CRITICAL].wl_id, &ws), 0,
+		     "a kept workload's counters must stay");
+	cr_assert_gt(ws.cpu_ns, 0);
+}
