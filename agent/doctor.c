@@ -17,27 +17,10 @@
 #include <bpf/libbpf.h>
 
 #include "doctor.h"
+#include "fsutil.h"
 #include "log.h"
 
 static const char *const gpu_node_names[] = { "ga10b", "gv11b", "gp10b", "gpu", "gpu-gpc-0" };
-
-static int read_line(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	char *nl;
-
-	if (!f)
-		return -errno;
-	if (!fgets(out, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	nl = strchr(out, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
 
 int cpulist_count(const char *list)
 {
@@ -95,7 +78,7 @@ static void probe_gpu(struct doctor_report *r, const char *sysfs_root)
 			continue;
 		snprintf(path, sizeof(path), "%s/class/devfreq/%s/device/of_node/name", sysfs_root,
 			 de->d_name);
-		if (read_line(path, name, sizeof(name)))
+		if (read_first_line(path, name, sizeof(name)))
 			continue;
 		for (size_t i = 0; i < sizeof(gpu_node_names) / sizeof(gpu_node_names[0]); i++) {
 			if (strcmp(name, gpu_node_names[i]))
@@ -128,7 +111,7 @@ static void probe_clusters(struct doctor_report *r, const char *sysfs_root)
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sysfs_root);
-	if (!read_line(path, line, sizeof(line)))
+	if (!read_first_line(path, line, sizeof(line)))
 		r->nr_cpus_online = cpulist_count(line);
 	if (r->nr_cpus_online <= 0)
 		r->nr_cpus_online = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -140,7 +123,7 @@ static void probe_clusters(struct doctor_report *r, const char *sysfs_root)
 			continue;
 		snprintf(path, sizeof(path), "%s/devices/system/cpu/cpufreq/%s/related_cpus",
 			 sysfs_root, de->d_name);
-		if (!read_line(path, line, sizeof(line)))
+		if (!read_first_line(path, line, sizeof(line)))
 			add_cluster(r, line);
 	}
 	if (dir)
@@ -155,11 +138,11 @@ static void probe_clusters(struct doctor_report *r, const char *sysfs_root)
 
 		snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%d/topology/physical_package_id",
 			 sysfs_root, cpu);
-		if (read_line(path, pkg, sizeof(pkg)))
+		if (read_first_line(path, pkg, sizeof(pkg)))
 			continue;
 		snprintf(path, sizeof(path),
 			 "%s/devices/system/cpu/cpu%d/topology/package_cpus_list", sysfs_root, cpu);
-		if (read_line(path, cpus, sizeof(cpus)))
+		if (read_first_line(path, cpus, sizeof(cpus)))
 			snprintf(cpus, sizeof(cpus), "package %s", pkg);
 		for (int i = 0; i < r->nr_clusters; i++)
 			if (!strcmp(r->clusters[i], cpus))

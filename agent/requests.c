@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "fsutil.h"
 #include "log.h"
 #include "match.h"
 
@@ -148,19 +149,9 @@ static struct json_object *stats_json(const struct agent *a)
 static int read_comm(pid_t pid, char *out, size_t len)
 {
 	char path[64];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(out, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	out[strcspn(out, "\n")] = '\0';
-	return 0;
+	return read_first_line(path, out, len);
 }
 
 static const char *level_names(const struct triage_config *cfg, char *buf, size_t len)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fsutil.h"
 #include "log.h"
 #include "match.h"
 #include "rules_scan.h"
@@ -28,19 +29,6 @@ bool rules_path_in_root(const char *path, const char *root)
 	return path[0] == '/' && !strncmp(path + 1, root, n) && (path[n + 1] == '/' || path[n + 1] == '\0');
 }
 
-static int read_small(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(out, 1, len - 1, f);
-	fclose(f);
-	out[n] = '\0';
-	return 0;
-}
-
 /* Kernel threads carry PF_KTHREAD in the flags field (the 9th of stat,
  * counted after the parenthesised comm, which may hold spaces). */
 static bool is_kernel_thread(pid_t pid)
@@ -49,7 +37,7 @@ static bool is_kernel_thread(pid_t pid)
 	unsigned long flags = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_small(path, stat, sizeof(stat)))
+	if (read_text(path, stat, sizeof(stat)))
 		return true;
 	p = strrchr(stat, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
@@ -82,9 +70,8 @@ int rules_scan(struct workloads *reg)
 		if (pid == getpid() || pid == 1 || is_kernel_thread(pid))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		if (read_small(path, comm, sizeof(comm)) || cg_proc_path(pid, cgroup, sizeof(cgroup)))
+		if (read_first_line(path, comm, sizeof(comm)) || cg_proc_path(pid, cgroup, sizeof(cgroup)))
 			continue;
-		comm[strcspn(comm, "\n")] = '\0';
 		if (rules_path_in_root(cgroup, cfg->cgroup_root))
 			continue;
 		rule = match_rules(cfg, &facts);

@@ -29,42 +29,7 @@ wait_for() {
 	done
 }
 
-# The hierarchies triage uses here, one directory per line, found the way
-# the agent does: v2 -> the unified mount; v1/hybrid -> cpu, cpuset, unified.
-cg_hierarchies() {
-	awk '$9 == "cgroup2" { print $5 }
-	     $9 == "cgroup" && ($NF ~ /(^|,)cpu(,|$)/ || $NF ~ /(^|,)cpuset(,|$)/) { print $5 }' \
-		/proc/self/mountinfo | sort -u
-}
-
-cg_mode() {
-	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then echo v2; else echo v1; fi
-}
-
-# Path of a knob's directory in the hierarchy that has the controller.
-cg_dir_for() { # CONTROLLER REL
-	local c=$1 rel=$2
-	if [ "$(cg_mode)" = v2 ]; then echo "/sys/fs/cgroup/$rel"; return; fi
-	awk -v c="$c" '$9 == "cgroup" && $NF ~ "(^|,)" c "(,|$)" { print $5; exit }' \
-		/proc/self/mountinfo | sed "s|\$|/$rel|"
-}
-
-# Removes a cgroup subtree in every hierarchy, deepest first, after killing
-# what is left in it. Only ever called on trees the suite created.
-cg_purge() { # REL
-	local rel=$1 h d
-	for h in $(cg_hierarchies); do
-		[ -d "$h/$rel" ] || continue
-		for d in $(find "$h/$rel" -depth -type d); do
-			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		done
-	done
-	sleep 0.2
-	for h in $(cg_hierarchies); do
-		[ -d "$h/$rel" ] || continue
-		find "$h/$rel" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/cgroup-lib.sh"
 
 # Writes a test config to $1: test-specific cgroup root, pin dir and run dir,
 # so the suite never meets a user's running triaged. best-effort is not idle

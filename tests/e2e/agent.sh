@@ -58,10 +58,6 @@ quota_of() {
 	fi
 }
 quota_cut() { local q; q=$(quota_of best-effort); [ "$q" != max ]; }
-in_cgroup() { # PID REL: the process is in REL in every hierarchy
-	local h
-	for h in $(cg_hierarchies); do grep -qx "$1" "$h/$2/cgroup.procs" || return 1; done
-}
 
 # --- a bad config exits 2, names the key, creates nothing -----------------
 write_config "$CONF" "$ROOT" 200

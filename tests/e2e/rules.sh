@@ -29,10 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-in_cgroup() { # PID REL
-	local h
-	for h in $(cg_hierarchies); do grep -qx "$1" "$h/$2/cgroup.procs" || return 1; done
-}
 
 # Executables whose comm is their (unique) file name.
 MATCH=tgm$$ OTHER=tgo$$
