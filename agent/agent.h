@@ -25,7 +25,7 @@ struct agent {
 	int nr_cpus;   /* entries of cpu_stats */
 	struct triage_cpu_stats *cpu_now, *cpu_before; /* status-period snapshots */
 	uint64_t cpu_window_ns;
-	bool verbose, quiet;
+	bool quiet; /* no status line */
 };
 
 /* Answers one control request; returns a new JSON object. */

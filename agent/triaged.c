@@ -36,7 +36,6 @@ enum loop_source { SRC_SIGNAL, SRC_TICK, SRC_STATUS, SRC_INOTIFY, SRC_CTL };
 struct loop {
 	int epoll_fd, signal_fd, tick_fd, status_fd, inotify_fd, ctl_fd, lock_fd;
 	uint64_t last_tick_ns, last_status_ns, last_rules_ns;
-	bool rescan; /* a level directory changed */
 };
 
 struct options {
@@ -102,7 +101,6 @@ static int parse_options(int argc, char **argv, struct options *o, struct agent 
 			o->keep_pins = true;
 			break;
 		case 'v':
-			a->verbose = true;
 			log_threshold = log_threshold == LOG_INFO ? LOG_DEBUG : LOG_TRACE;
 			break;
 		case 'q':
@@ -350,10 +348,6 @@ static void on_tick(struct agent *a, struct loop *lp)
 		lp->last_rules_ns = now;
 		rules_scan(&a->reg);
 	}
-	if (lp->rescan) {
-		lp->rescan = false;
-		workloads_scan(&a->reg);
-	}
 	workloads_reconcile(&a->reg);
 	if (!a->sensors)
 		return;
@@ -407,8 +401,6 @@ static void on_inotify(struct agent *a, struct loop *lp)
 	/* Scan now rather than at the next tick: the tag must be in the map
 	 * before the new workload's first task runs for long. */
 	workloads_scan(&a->reg);
-	lp->rescan = false;
-	(void)lp;
 }
 
 static void on_ctl(struct agent *a, struct loop *lp)
