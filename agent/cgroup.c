@@ -355,37 +355,27 @@ int cgroup_read_text(const char *path, char **out)
 
 int cgroup_read_value(const char *path, char *buf, size_t len)
 {
-	size_t used = 0;
-	int fd, err = 0;
+	char *text;
+	size_t used;
+	int err;
 
 	if (!len)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = read(fd, buf + used, len - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		used += n;
-		if (used == len) {
-			err = -E2BIG;
-			break;
-		}
-	}
-	close(fd);
+	err = cgroup_read_text(path, &text);
 	if (err)
 		return err;
-	while (used && buf[used - 1] == '\n')
+	used = strlen(text);
+	while (used && text[used - 1] == '\n')
 		used--;
+	/* A value that does not fit is an error, not a silent truncation: a
+	 * clipped original would be written back as something else. */
+	if (used >= len) {
+		free(text);
+		return -E2BIG;
+	}
+	memcpy(buf, text, used);
 	buf[used] = '\0';
+	free(text);
 	return 0;
 }
 
