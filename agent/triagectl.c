@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "match.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_RUN_DIR "/run/triage"
@@ -263,6 +264,7 @@ static int cmd_tag(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
 	const char *level, *name;
+	char derived[TRIAGE_NAME_MAX];
 	struct json_object *reply;
 	int first = parse_target(argc, argv, "run", &level, &name);
 
@@ -279,11 +281,10 @@ static int cmd_run(int argc, char **argv)
 	if (!name) {
 		const char *base = strrchr(argv[first], '/');
 
-		name = base ? base + 1 : argv[first];
-		/* The agent validates and refuses names that are not valid;
-		 * let it derive one from our comm instead. */
-		if (strlen(name) > 15 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
-			name = NULL;
+		/* Named after the command, made valid the way rules name a
+		 * process: the agent would only see triagectl's own comm. */
+		match_workload_name(NULL, base ? base + 1 : argv[first], derived, sizeof(derived));
+		name = derived;
 	}
 	reply = ask(tag_request(level, name, getpid()));
 	if (!reply)

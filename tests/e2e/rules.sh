@@ -5,10 +5,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	skip rules "needs root"
-	exit 0
-fi
+require_root rules
 
 ROOT=tgrule-$$
 RUN=/run/$ROOT
@@ -55,6 +52,15 @@ wait_for 10 test -S "$RUN/ctl.sock" || { not_ok "agent starts" "$(tail -5 "$TMP/
 "$BUILD/triagectl" run --level best-effort --name manual -- "$TMP/$MATCH" 600 &
 PIDS+=($!)
 MANUAL=$!
+
+# A command whose name is no valid workload name: triagectl names the
+# workload after it all the same, made valid.
+cp "$(command -v sleep)" "$TMP/Odd.Name-With-Caps"
+"$BUILD/triagectl" run --level best-effort -- "$TMP/Odd.Name-With-Caps" 600 &
+PIDS+=($!)
+ODD=$!
+check "triagectl run names the workload after an odd command name, made valid" \
+	wait_for 5 in_cgroup $ODD "$ROOT/best-effort/odd-name-with-c"
 
 check "a process matching a rule is moved into its workload" wait_for 5 in_cgroup $MATCHED "$ROOT/high/ruled"
 check "the move is logged" grep -q "pid $MATCHED ($MATCH) -> high/ruled" "$TMP/log"
