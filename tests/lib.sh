@@ -12,6 +12,14 @@ not_ok() {
 }
 skip() { echo "skip - $1: $2"; }
 
+# require_root SUITE: a suite that changes cgroups skips itself without root.
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1" "needs root"
+		exit 0
+	fi
+}
+
 # check NAME COMMAND...: ok when the command succeeds.
 check() {
 	local name=$1

@@ -8,10 +8,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	skip e2e "needs root"
-	exit 0
-fi
+require_root e2e
 
 ROOT=tge2e-$$
 RUN=/run/$ROOT
