@@ -47,6 +47,25 @@ static void parse_ok(const char *json, struct triage_config *cfg)
 	cr_assert_eq(config_parse(json, ORIGIN, cfg, err, sizeof(err)), 0, "%s", err);
 }
 
+/* The defaults of every key outside levels and rules: the embedded default
+ * spells them out, and a config that leaves them out must get the same. */
+static void assert_default_globals(const struct triage_config *cfg)
+{
+	cr_assert_eq(cfg->tick_ms, 50);
+	cr_assert_eq(cfg->status_ms, 1000);
+	cr_assert_eq(cfg->rule_scan_ms, 1000);
+	cr_assert_str_eq(cfg->cgroup_root, "triage");
+	cr_assert_str_eq(cfg->pin_dir, "/sys/fs/bpf/triage");
+	cr_assert_str_eq(cfg->run_dir, "/run/triage");
+	cr_assert_eq(cfg->protection.period_us, 100000);
+	cr_assert_float_eq(cfg->protection.decrease, 0.5, 1e-9);
+	cr_assert_float_eq(cfg->protection.increase_cores, 0.05, 1e-9);
+	cr_assert_eq(cfg->protection.confirm_ticks, 2);
+	cr_assert_eq(cfg->protection.verify_ticks, 10);
+	cr_assert_eq(cfg->protection.hold_off_ticks, 400);
+	cr_assert_eq(cfg->protection.calm_ticks, 4);
+}
+
 Test(config_default, embedded_default_parses)
 {
 	struct triage_config *cfg = new_config();
@@ -79,19 +98,7 @@ Test(config_default, embedded_default_parses)
 		cr_assert_float_eq(level->floor_cores, 0.1, 1e-9, "%s", level->name);
 		cr_assert_str_eq(level->cpus, "");
 	}
-	cr_assert_eq(cfg->tick_ms, 50);
-	cr_assert_eq(cfg->status_ms, 1000);
-	cr_assert_eq(cfg->rule_scan_ms, 1000);
-	cr_assert_str_eq(cfg->cgroup_root, "triage");
-	cr_assert_str_eq(cfg->pin_dir, "/sys/fs/bpf/triage");
-	cr_assert_str_eq(cfg->run_dir, "/run/triage");
-	cr_assert_eq(cfg->protection.period_us, 100000);
-	cr_assert_float_eq(cfg->protection.decrease, 0.5, 1e-9);
-	cr_assert_float_eq(cfg->protection.increase_cores, 0.05, 1e-9);
-	cr_assert_eq(cfg->protection.confirm_ticks, 2);
-	cr_assert_eq(cfg->protection.verify_ticks, 10);
-	cr_assert_eq(cfg->protection.hold_off_ticks, 400);
-	cr_assert_eq(cfg->protection.calm_ticks, 4);
+	assert_default_globals(cfg);
 	cr_assert_eq(cfg->nr_rules, 0, "the default must not grab anyone's processes");
 	free(cfg);
 }
@@ -101,16 +108,7 @@ Test(config_good, left_out_keys_get_defaults)
 	struct triage_config *cfg = new_config();
 
 	parse_ok("{" ONE_LEVEL "}", cfg);
-	cr_assert_eq(cfg->tick_ms, 50);
-	cr_assert_eq(cfg->status_ms, 1000);
-	cr_assert_eq(cfg->rule_scan_ms, 1000);
-	cr_assert_str_eq(cfg->cgroup_root, "triage");
-	cr_assert_str_eq(cfg->pin_dir, "/sys/fs/bpf/triage");
-	cr_assert_str_eq(cfg->run_dir, "/run/triage");
-	cr_assert_eq(cfg->protection.period_us, 100000);
-	cr_assert_float_eq(cfg->protection.decrease, 0.5, 1e-9);
-	cr_assert_float_eq(cfg->protection.increase_cores, 0.05, 1e-9);
-	cr_assert_eq(cfg->protection.calm_ticks, 4);
+	assert_default_globals(cfg);
 	cr_assert_eq(cfg->nr_levels, 1);
 	cr_assert_str_eq(cfg->levels[0].name, "a");
 	cr_assert_eq(cfg->levels[0].weight, 100);
