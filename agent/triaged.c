@@ -348,7 +348,8 @@ static void on_tick(struct agent *a, struct loop *lp)
 		lp->last_rules_ns = now;
 		rules_scan(&a->reg);
 	}
-	workloads_reconcile(&a->reg);
+	if (workloads_reconcile_each_tick(&a->reg))
+		workloads_reconcile(&a->reg);
 	if (!a->sensors)
 		return;
 	workloads_sample(&a->reg, WL_WINDOW_TICK, now - lp->last_tick_ns);
@@ -377,6 +378,8 @@ static void on_status(struct agent *a, struct loop *lp)
 
 	drain(lp->status_fd);
 	workloads_scan(&a->reg); /* also catches what inotify could not watch */
+	if (!workloads_reconcile_each_tick(&a->reg))
+		workloads_reconcile(&a->reg); /* process counts for status */
 	workloads_sample(&a->reg, WL_WINDOW_STATUS, now - lp->last_status_ns);
 	if (a->sensors) {
 		struct triage_cpu_stats *t = a->cpu_before;

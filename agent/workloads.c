@@ -249,10 +249,25 @@ static bool tgid_in(const pid_t *set, int n, pid_t tgid)
 	return false;
 }
 
+static bool tags_by_tgid(const struct workloads *reg)
+{
+	return reg->sensors && !reg->env->unified[0];
+}
+
+static bool mirrors_hierarchies(const struct workloads *reg)
+{
+	return reg->env->mode == CG_MODE_HYBRID || reg->env->mode == CG_MODE_V1;
+}
+
+bool workloads_reconcile_each_tick(const struct workloads *reg)
+{
+	return tags_by_tgid(reg) || mirrors_hierarchies(reg);
+}
+
 void workloads_reconcile(struct workloads *reg)
 {
-	bool tag_by_tgid = reg->sensors && !reg->env->unified[0];
-	bool mirror = reg->env->mode == CG_MODE_HYBRID || reg->env->mode == CG_MODE_V1;
+	bool tag_by_tgid = tags_by_tgid(reg);
+	bool mirror = mirrors_hierarchies(reg);
 
 	for (int i = 0; i < reg->nr; i++) {
 		struct workload *w = reg->wl[i];

@@ -73,6 +73,11 @@ struct workload *workloads_find(struct workloads *reg, int level, const char *na
  * cgroup id. Cheap enough for every tick. */
 void workloads_reconcile(struct workloads *reg);
 
+/* Whether membership must be reconciled every tick (hierarchies to mirror
+ * or tgid tags to keep); otherwise only the process counts are at stake
+ * and once per status period is enough. */
+bool workloads_reconcile_each_tick(const struct workloads *reg);
+
 enum wl_window_kind { WL_WINDOW_TICK, WL_WINDOW_STATUS };
 
 /* Reads every workload's counters and closes a window of wall_ns. */
