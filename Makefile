@@ -10,9 +10,9 @@ BPFTOOL   ?= bpftool
 LLVM_STRIP ?= llvm-strip
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS      := libbpf json-c
+PKGS      := libbpf json-c libnl-genl-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson-c)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson-c -lnl-genl-3 -lnl-3)
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
@@ -31,7 +31,7 @@ UNIT_SRC  := $(wildcard tests/unit/*.c)
 BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all check run install uninstall clean deps need-root unit
+.PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-clean
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
      $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -64,6 +64,20 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/triage/*.h)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	@echo "  SKEL  $@"
 	@$(BPFTOOL) gen skeleton $< > $@
+
+# ---- kernel module -------------------------------------------------------
+# Out of tree, against the headers of the kernel it will load into:
+# `make kmod KDIR=/lib/modules/<version>/build` for another one.
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+kmod:
+	@if [ ! -e "$(KDIR)/Makefile" ]; then \
+		echo "make kmod: no kernel build tree at $(KDIR); install the headers of that kernel (Debian: linux-headers-$$(uname -r)) or pass KDIR=/path/to/kernel/build" >&2; \
+		exit 1; fi
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) modules
+
+kmod-clean:
+	@if [ -e "$(KDIR)/Makefile" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean; fi
 
 # ---- agent --------------------------------------------------------------
 $(BUILD) $(BUILD)/agent $(BUILD)/tests $(BUILD)/bench:
@@ -112,6 +126,11 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run-all $(BUILD)
 
+# The QEMU rig alone: Debian's packaged kernel, the module, cgroup v2, BPF.
+check-vm: deps
+	@$(MAKE) --no-print-directory all
+	@tests/vm/run $(BUILD)
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@echo "make run: starting $(BUILD)/triaged on its embedded default (Ctrl-C restores everything)"
@@ -137,7 +156,7 @@ uninstall:
 	      $(DESTDIR)/etc/systemd/system/triaged.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage
 
-clean:
+clean: kmod-clean
 	rm -rf $(BUILD)
 
 .DELETE_ON_ERROR:
