@@ -30,11 +30,13 @@ AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
+VM_TEST_SRC := $(wildcard tests/vm/*.c)
 
 .PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-clean
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
-     $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+     $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) \
+     $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC))
 
 need-root:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -80,7 +82,7 @@ kmod-clean:
 	@if [ -e "$(KDIR)/Makefile" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean; fi
 
 # ---- agent --------------------------------------------------------------
-$(BUILD) $(BUILD)/agent $(BUILD)/tests $(BUILD)/bench:
+$(BUILD) $(BUILD)/agent $(BUILD)/tests $(BUILD)/bench $(BUILD)/vm:
 	@mkdir -p $@
 
 $(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/triage/*.h) | $(BUILD)/agent
@@ -116,6 +118,11 @@ $(BUILD)/bpf-tests: $(BPF_TEST_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests
 	@$(CC) $(CFLAGS) $(BPF_TEST_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtriage.a | $(BUILD)/bench
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage.a -o $@ $(LDLIBS) -lpthread
+
+# Programs the QEMU rig runs inside the VM (tests/vm/run copies them in).
+$(BUILD)/vm/%: tests/vm/%.c $(BUILD)/libtriage.a | $(BUILD)/vm
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage.a -o $@ $(LDLIBS) -lpthread
 
