@@ -1,0 +1,102 @@
+#!/bin/sh
+# In the guest: the agent on Debian's packaged kernel and a pure cgroup v2
+# tree, on its embedded default config (cgroups under
+# /sys/fs/cgroup/triage, run dir /run/triage), first with the BPF sensors,
+# then with the kernel module's. A critical and a best-effort workload are
+# started with triagectl run; both back ends must report the same four
+# default levels and the same workloads, and CPU use for the hog: the
+# sensors' interface promises the same meaning whichever back end fills it.
+. tests/vm/guest/lib.sh
+
+CTL="$BUILD/triagectl"
+AGENT=
+WL=
+
+cleanup() {
+	[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
+	for p in $WL; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for d in $(find /sys/fs/cgroup/triage -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
+	kmod_loaded && rmmod triage 2>/dev/null
+	rm -f /tmp/agent-*.json
+}
+trap cleanup EXIT
+
+if [ ! -x "$BUILD/triaged" ] || [ ! -x "$CTL" ]; then
+	not_ok "agent: binaries" "$BUILD/triaged or $CTL not built"
+	exit 1
+fi
+
+start_agent() { # SENSORS
+	"$BUILD/triaged" --sensors "$1" -q >"/tmp/triaged-$1.log" 2>&1 &
+	AGENT=$!
+	wait_for 20 test -S /run/triage/ctl.sock
+}
+stop_agent() {
+	kill -TERM "$AGENT"
+	wait "$AGENT"
+	_rc=$?
+	AGENT=
+	return $_rc
+}
+status() { "$CTL" status --json; }
+# Levels in order with their workloads' names, sorted: what both back ends
+# must agree on.
+shape() { status | jq -c '[.levels[] | {name, workloads: ([.workloads[].name] | sort)}]'; }
+has_workloads() { status | jq -e '[.levels[].workloads[].name] | index("detector") and index("hog")' >/dev/null; }
+hog_busy() { status | jq -e '.levels[] | select(.name == "best-effort") | .workloads[] | select(.name == "hog" and .cpu_pct > 1)' >/dev/null; }
+
+# One agent run with sensors KIND: up, the workloads listed, CPU counted,
+# a clean exit. Leaves the level/workload shape in /tmp/agent-KIND.json.
+agent_run() { # KIND
+	if ! start_agent "$1"; then
+		not_ok "agent --sensors $1: starts and listens on /run/triage/ctl.sock" "$(tail -n 5 /tmp/triaged-$1.log)"
+		[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
+		AGENT=
+		return 1
+	fi
+	ok "agent --sensors $1: starts and listens on /run/triage/ctl.sock"
+	check "agent --sensors $1: status names the $1 sensors" \
+		sh -c "$CTL status --json | jq -e '.sensors == \"$1\"' >/dev/null"
+	check "agent --sensors $1: the 4 default levels, highest rank first" \
+		sh -c "$CTL status --json | jq -e '[.levels[].name] == [\"critical\",\"high\",\"normal\",\"best-effort\"]' >/dev/null"
+	if [ -z "$WL" ]; then
+		"$CTL" run --level critical --name detector -- sleep 600 >/dev/null 2>&1 &
+		WL="$WL $!"
+		"$CTL" run --level best-effort --name hog -- "$BUILD/bench/hog" >/dev/null 2>&1 &
+		WL="$WL $!"
+	fi
+	check "agent --sensors $1: lists the critical and the best-effort workload" wait_for 10 has_workloads
+	check "agent --sensors $1: counts the hog's CPU use" wait_for 10 hog_busy
+	shape >"/tmp/agent-$1.json"
+	if [ "$1" = bpf ]; then
+		check "agent --sensors bpf: maps pinned in /sys/fs/bpf/triage" \
+			test -e /sys/fs/bpf/triage/cpu_stats -a -e /sys/fs/bpf/triage/wl_stats
+	fi
+	stop_agent
+	check "agent --sensors $1: SIGTERM exits 0" [ $? -eq 0 ]
+}
+
+agent_run bpf
+check "agent: workloads stay in their cgroups after the agent stops" \
+	sh -c "grep -q . /sys/fs/cgroup/triage/critical/detector/cgroup.procs"
+
+# --- the module's sensors ----------------------------------------------------
+if ! "$BUILD/triaged" --help 2>&1 | grep -q kmod; then
+	skip "agent --sensors kmod" "triaged has no kmod back end yet (--help names none)"
+elif ! kmod_built; then
+	skip "agent --sensors kmod" "triage.ko not built"
+elif ! insmod "$KO"; then
+	not_ok "agent --sensors kmod: insmod" "failed"
+else
+	if agent_run kmod; then
+		if [ -s /tmp/agent-bpf.json ] && cmp -s /tmp/agent-bpf.json /tmp/agent-kmod.json; then
+			ok "agent: bpf and kmod sensors report the same levels and workloads"
+		else
+			not_ok "agent: bpf and kmod sensors report the same levels and workloads" \
+				"bpf $(cat /tmp/agent-bpf.json) kmod $(cat /tmp/agent-kmod.json)"
+		fi
+	fi
+	rmmod triage 2>/dev/null
+fi
+[ $T_FAILED -eq 0 ]
