@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * What the parts of triage.ko share. Each part owns its state and is the
+ * only one to change it: tags.c the tag and workload tables, sensors.c the
+ * per-CPU and per-task counters, affinity.c the CPU-mask policies,
+ * events.c the notification ring, gpu.c the devfreq look-up, genl.c the
+ * family. main.c starts them in order and stops them in reverse.
+ */
+#ifndef TRIAGE_KMOD_INTERNAL_H
+#define TRIAGE_KMOD_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+
+#include "triage/abi.h"
+#include "triage/sensors.h"
+#include "triage/genl.h"
+#include "compat.h"
+
+#define TRIAGE_MODULE_VERSION "0.1.0"
+
+/* Limits of the tables, the same as the BPF maps'. */
+#define TRIAGE_MAX_TAGS (8 * TRIAGE_MAX_WORKLOADS)
+
+/* Per-CPU run state: slot of a CPU running its idle task. */
+#define TRIAGE_SLOT_IDLE (TRIAGE_NR_SLOTS + 1)
+/* Per-task wait state: no interference snapshot taken. */
+#define TRIAGE_SLOT_NO_SNAPSHOT TRIAGE_NR_SLOTS
+
+/* ---- main.c: parameters, shared workqueue, features ---- */
+extern unsigned int triage_task_slots;
+extern unsigned int triage_event_interval_ms;
+extern char *triage_gpu_nodes;
+extern bool triage_sensors_enabled;
+extern struct workqueue_struct *triage_wq;
+extern u32 triage_features;
+
+/* ---- genl.c ---- */
+extern struct genl_family triage_family;
+enum triage_mcgrp { TRIAGE_MCGRP_EVENTS };
+int triage_genl_init(void);
+void triage_genl_exit(void);
+int triage_check_flags(const struct nlattr *attr, u32 known, struct netlink_ext_ack *extack);
+void *triage_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
+int triage_reply(struct genl_info *info, struct sk_buff *msg, void *hdr);
+
+/*
+ * A required attribute is missing: -EINVAL, with the attribute named in
+ * the extended ACK (as text, and as miss_type where the kernel has it).
+ */
+#define TRIAGE_REQUIRE(info, type)                                                     \
+	({                                                                             \
+		bool __missing = !(info)->attrs[type];                                 \
+		if (__missing) {                                                       \
+			TRIAGE_SET_ATTR_MISS((info)->extack, type);                    \
+			NL_SET_ERR_MSG((info)->extack, "missing attribute " #type);    \
+		}                                                                      \
+		__missing;                                                             \
+	})
+
+/* ---- tags.c: tgid -> (slot, workload), workload counters ---- */
+struct triage_wl {
+	struct hlist_node node; /* triage_wl_table, RCU */
+	struct rcu_head rcu;
+	u32 wl_id;
+	u32 last_cpu; /* WRITE_ONCE from the probes */
+	u32 slot;
+	atomic_t nr_tgids;
+	atomic64_t cpu_ns;
+	atomic64_t wait_ns;
+	atomic64_t wait_count;
+	atomic64_t intf_ns;
+	atomic64_t intf_count;
+	atomic64_t nr_voluntary;
+	atomic64_t nr_involuntary;
+	atomic64_t wait_hist[TRIAGE_HIST_BUCKETS];
+	/* WAIT_EXCEEDED rate limit: earliest local_clock() of the next one. */
+	atomic64_t next_event_ns;
+	atomic_t suppressed;
+};
+
+/* Immutable once published: a new tag replaces the node. */
+struct triage_tag_node {
+	struct hlist_node node; /* triage_tag_table, RCU */
+	struct rcu_head rcu;
+	u32 tgid;
+	u32 slot;
+	u32 wait_threshold_us;
+	struct triage_wl *wl; /* outlives the node: FORGET_WL drops tags first */
+};
+
+/*
+ * Bumped after every change of the tag or workload tables. Per-task and
+ * per-CPU caches hold a tag together with the generation it was read at;
+ * a cached workload pointer may be used only after checking the
+ * generation in the same RCU read-side section (workloads are freed after
+ * a grace period that follows the bump).
+ */
+extern atomic64_t triage_tags_gen;
+extern atomic_t triage_nr_tags;
+
+static inline u64 triage_tags_gen_read(void)
+{
+	return atomic64_read_acquire(&triage_tags_gen);
+}
+
+struct triage_tag_node *triage_tag_find(u32 tgid);
+struct triage_wl *triage_wl_find(u32 wl_id);
+void triage_tags_group_exit(u32 tgid);
+void triage_tags_exit(void);
+int triage_cmd_tag(struct sk_buff *skb, struct genl_info *info);
+int triage_cmd_untag(struct sk_buff *skb, struct genl_info *info);
+int triage_cmd_forget_wl(struct sk_buff *skb, struct genl_info *info);
+int triage_cmd_get_wl_stats(struct sk_buff *skb, struct genl_info *info);
+int triage_dump_wl_stats(struct sk_buff *skb, struct netlink_callback *cb);
+int triage_dump_tags(struct sk_buff *skb, struct netlink_callback *cb);
+
+/* ---- sensors.c: sched probes ---- */
+int triage_sensors_init(void);
+void triage_sensors_exit(void);
+int triage_dump_cpu_stats(struct sk_buff *skb, struct netlink_callback *cb);
+u64 triage_sensors_collisions(void);
+
+/* ---- events.c: ring filled by the probes, multicast from a work item ---- */
+int triage_events_init(void);
+void triage_events_start(void);
+void triage_events_stop(void);
+void triage_events_exit(void);
+void triage_event_wait_exceeded(struct triage_wl *wl, const struct task_struct *p, u32 slot,
+				u64 wait_ns, u32 threshold_us, u64 now);
+void triage_event_task_exit(u32 tgid, u32 wl_id, u32 slot);
+u64 triage_events_dropped(void);
+
+/* ---- affinity.c: sticky CPU masks, restored when their owner goes ---- */
+int triage_affinity_init(void);
+void triage_affinity_stop(void);
+void triage_affinity_exit(void);
+void triage_affinity_fork(struct task_struct *parent, struct task_struct *child);
+void triage_affinity_group_exit(u32 tgid);
+int triage_cmd_set_affinity(struct sk_buff *skb, struct genl_info *info);
+int triage_cmd_reset_affinity(struct sk_buff *skb, struct genl_info *info);
+
+/* ---- gpu.c: devfreq GPU ---- */
+bool triage_gpu_present(void);
+int triage_cmd_get_gpu_stats(struct sk_buff *skb, struct genl_info *info);
+
+#endif
