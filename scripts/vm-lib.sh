@@ -43,3 +43,15 @@ vm_build_kmod() { # REPO VERSION LOG
 	[ -e "$1/Kbuild" ] || return 2
 	make --no-print-directory -C "$1" kmod KDIR="/lib/modules/$2/build" >"$3" 2>&1
 }
+
+# Path of the module the last build made under REPO, as Kbuild's
+# modules.order names it (kmod/triage.ko with obj-m := kmod/triage.o).
+vm_kmod_path() { # REPO
+	local ko
+	ko=$(sed -n 's/\.o$/.ko/; /triage\.ko$/p' "$1/modules.order" 2>/dev/null | tail -n 1)
+	[ -n "$ko" ] && [ -e "$1/$ko" ] && { echo "$1/$ko"; return 0; }
+	for ko in "$1/kmod/triage.ko" "$1/triage.ko"; do
+		[ -e "$ko" ] && { echo "$ko"; return 0; }
+	done
+	return 1
+}
