@@ -2,10 +2,11 @@
 # In the guest: the agent on Debian's packaged kernel and a pure cgroup v2
 # tree, on its embedded default config (cgroups under
 # /sys/fs/cgroup/triage, run dir /run/triage), first with the BPF sensors,
-# then with the kernel module's. A critical and a best-effort workload are
-# started with triagectl run; both back ends must report the same four
-# default levels and the same workloads, and CPU use for the hog: the
-# sensors' interface promises the same meaning whichever back end fills it.
+# then with the kernel module's, then with the degraded /proc ones. A
+# critical and a best-effort workload are started with triagectl run; every
+# back end must report the same four default levels and the same workloads,
+# and CPU use for the hog: the sensors' interface promises the same meaning
+# whichever back end fills it. auto must pick bpf on this kernel.
 . tests/vm/guest/lib.sh
 
 CTL="$BUILD/triagectl"
@@ -97,6 +98,26 @@ else
 				"bpf $(cat /tmp/agent-bpf.json) kmod $(cat /tmp/agent-kmod.json)"
 		fi
 	fi
+	# auto prefers BPF where the kernel has it, module loaded or not.
+	if start_agent auto; then
+		check "agent --sensors auto: picks bpf on this kernel" \
+			sh -c "$CTL status --json | jq -e '.sensors == \"bpf\"' >/dev/null"
+		stop_agent
+	else
+		not_ok "agent --sensors auto: starts" "$(tail -n 5 /tmp/triaged-auto.log)"
+	fi
 	rmmod triage 2>/dev/null
+fi
+
+# --- the degraded /proc sensors ----------------------------------------------
+if ! "$BUILD/triaged" --help 2>&1 | grep -qw proc; then
+	skip "agent --sensors proc" "triaged has no proc back end"
+elif agent_run proc; then
+	if [ -s /tmp/agent-bpf.json ] && cmp -s /tmp/agent-bpf.json /tmp/agent-proc.json; then
+		ok "agent: bpf and proc sensors report the same levels and workloads"
+	else
+		not_ok "agent: bpf and proc sensors report the same levels and workloads" \
+			"bpf $(cat /tmp/agent-bpf.json) proc $(cat /tmp/agent-proc.json)"
+	fi
 fi
 [ $T_FAILED -eq 0 ]
