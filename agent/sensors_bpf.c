@@ -2,7 +2,8 @@
 /*
  * BPF back end of agent/sensors.h: loads bpf/sensors.bpf.c through its
  * skeleton, pins the counter and tag maps under the pin directory, and
- * reads and tags through them.
+ * reads and tags through them. It fills every counter and tags both by
+ * cgroup id and by tgid.
  *
  * Pins make counters outlive the agent: a restarted agent hands the pinned
  * maps to libbpf (bpf_map__set_pin_path), which reuses them when they are
@@ -33,19 +34,26 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
-#include "sensors.h"
+#include "sensors_impl.h"
 #include "sensors.skel.h"
 
 #define BPFFS_MOUNT "/sys/fs/bpf"
 #define DEFAULT_PIN_DIR BPFFS_MOUNT "/triage"
 #define KERNEL_BTF "/sys/kernel/btf/vmlinux"
 
-struct sensors {
+struct bpf_sensors {
+	struct sensors base;
 	struct sensors_bpf *skel;
 	char pin_dir[PATH_MAX];
-	int nr_cpus;
 	bool keep_pins;
 };
+
+static struct bpf_sensors *to_bpf(struct sensors *s)
+{
+	return sensors_container_of(s, struct bpf_sensors, base);
+}
+
+static const struct sensors_ops bpf_ops;
 
 /* The maps that are pinned, in the order they are named in messages. */
 enum pinned_map { PIN_CPU_STATS, PIN_WL_STATS, PIN_CG_TAGS, PIN_TGID_TAGS, PIN_META, NR_PINNED };
@@ -178,7 +186,7 @@ static bool pin_matches(int fd, const struct bpf_map *map)
  * another shape or another ABI version, nothing pinned can be trusted and
  * every pin goes; otherwise only maps whose shape changed.
  */
-static int drop_stale_pins(struct sensors *s)
+static int drop_stale_pins(struct bpf_sensors *s)
 {
 	char path[PATH_MAX], names[128] = "";
 	bool present[NR_PINNED] = { false }, stale[NR_PINNED] = { false };
@@ -231,7 +239,7 @@ static int drop_stale_pins(struct sensors *s)
 	return 0;
 }
 
-static int meta_update(struct sensors *s, int nr_levels, bool bump_gen)
+static int meta_update(struct bpf_sensors *s, int nr_levels, bool bump_gen)
 {
 	int fd = bpf_map__fd(s->skel->maps.meta);
 	struct triage_meta meta;
@@ -249,7 +257,7 @@ static int meta_update(struct sensors *s, int nr_levels, bool bump_gen)
 	return 0;
 }
 
-static void unpin_all(struct sensors *s)
+static void unpin_all(struct bpf_sensors *s)
 {
 	char path[PATH_MAX];
 
@@ -265,7 +273,7 @@ struct sensors *sensors_open_bpf(const struct sensors_opts *opts, char *err, siz
 {
 	const char *dir = opts->pin_dir ? opts->pin_dir : DEFAULT_PIN_DIR;
 	char path[PATH_MAX];
-	struct sensors *s;
+	struct bpf_sensors *s;
 	int rc;
 
 	libbpf_set_print(libbpf_print_to_log);
@@ -290,8 +298,7 @@ struct sensors *sensors_open_bpf(const struct sensors_opts *opts, char *err, siz
 
 	rc = probe_bpf_syscall();
 	if (rc == -ENOSYS) {
-		snprintf(err, errlen,
-			 "kernel has no BPF syscall (CONFIG_BPF_SYSCALL): BPF sensors unavailable, use --sensors kmod");
+		snprintf(err, errlen, "kernel has no BPF syscall (CONFIG_BPF_SYSCALL)");
 		goto cleanup;
 	}
 	if (rc == -EPERM) {
@@ -305,8 +312,7 @@ struct sensors *sensors_open_bpf(const struct sensors_opts *opts, char *err, siz
 	}
 	if (access(KERNEL_BTF, R_OK)) {
 		rc = -ENOENT;
-		snprintf(err, errlen,
-			 "kernel has no BTF (CONFIG_DEBUG_INFO_BTF): BPF sensors unavailable, use --sensors kmod");
+		snprintf(err, errlen, "kernel has no BTF (CONFIG_DEBUG_INFO_BTF)");
 		goto cleanup;
 	}
 	rc = mount_bpffs_if_missing();
@@ -331,8 +337,8 @@ struct sensors *sensors_open_bpf(const struct sensors_opts *opts, char *err, siz
 		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-rc));
 		goto cleanup;
 	}
-	s->nr_cpus = rc;
-	rc = bpf_map__set_max_entries(s->skel->maps.cpu_stats, s->nr_cpus);
+	s->base.nr_cpus = rc;
+	rc = bpf_map__set_max_entries(s->skel->maps.cpu_stats, s->base.nr_cpus);
 	if (rc) {
 		snprintf(err, errlen, "cannot size cpu_stats: %s", strerror(-rc));
 		goto cleanup;
@@ -374,8 +380,9 @@ struct sensors *sensors_open_bpf(const struct sensors_opts *opts, char *err, siz
 		snprintf(err, errlen, "attaching the BPF sensors failed: %s", strerror(-rc));
 		goto cleanup;
 	}
-	log_debug("sensors: bpf attached, %d CPUs, pins in %s", s->nr_cpus, s->pin_dir);
-	return s;
+	log_debug("sensors: bpf attached, %d CPUs, pins in %s", s->base.nr_cpus, s->pin_dir);
+	s->base.ops = &bpf_ops;
+	return &s->base;
 
 cleanup:
 	/* libbpf already unpinned what a failed load created; pins that
@@ -386,28 +393,18 @@ cleanup:
 	return NULL;
 }
 
-void sensors_close(struct sensors *s)
+static void bpf_close(struct sensors *base)
 {
-	if (!s)
-		return;
+	struct bpf_sensors *s = to_bpf(base);
+
 	sensors_bpf__destroy(s->skel);
 	if (!s->keep_pins)
 		unpin_all(s);
 	free(s);
 }
 
-int sensors_nr_cpus(const struct sensors *s)
-{
-	return s->nr_cpus;
-}
-
-static bool tag_valid(const struct triage_tag *tag)
-{
-	return tag->slot < TRIAGE_MAX_LEVELS && tag->wl_id > 0;
-}
-
 /* Changes one tag map entry, then tells the programs to re-look-up. */
-static int tag_map_change(struct sensors *s, struct bpf_map *map, const void *key, size_t key_size,
+static int tag_map_change(struct bpf_sensors *s, struct bpf_map *map, const void *key, size_t key_size,
 			  const struct triage_tag *tag)
 {
 	int rc;
@@ -421,44 +418,45 @@ static int tag_map_change(struct sensors *s, struct bpf_map *map, const void *ke
 	return meta_update(s, 0, true);
 }
 
-int sensors_tag_cgroup(struct sensors *s, uint64_t cgid, const struct triage_tag *tag)
+static int bpf_tag_cgroup(struct sensors *base, uint64_t cgid, const struct triage_tag *tag)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	__u64 key = cgid;
 
-	if (!tag_valid(tag))
-		return -EINVAL;
 	return tag_map_change(s, s->skel->maps.cg_tags, &key, sizeof(key), tag);
 }
 
-int sensors_untag_cgroup(struct sensors *s, uint64_t cgid)
+static int bpf_untag_cgroup(struct sensors *base, uint64_t cgid)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	__u64 key = cgid;
 
 	return tag_map_change(s, s->skel->maps.cg_tags, &key, sizeof(key), NULL);
 }
 
-int sensors_tag_tgid(struct sensors *s, pid_t tgid, const struct triage_tag *tag)
+static int bpf_tag_tgid(struct sensors *base, pid_t tgid, const struct triage_tag *tag)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	__u32 key = tgid;
 
-	if (!tag_valid(tag) || tgid <= 0)
-		return -EINVAL;
 	return tag_map_change(s, s->skel->maps.tgid_tags, &key, sizeof(key), tag);
 }
 
-int sensors_untag_tgid(struct sensors *s, pid_t tgid)
+static int bpf_untag_tgid(struct sensors *base, pid_t tgid)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	__u32 key = tgid;
 
 	return tag_map_change(s, s->skel->maps.tgid_tags, &key, sizeof(key), NULL);
 }
 
-int sensors_read_cpus(struct sensors *s, struct triage_cpu_stats *out, int nr_cpus)
+static int bpf_read_cpus(struct sensors *base, struct triage_cpu_stats *out, int nr_cpus)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	int fd = bpf_map__fd(s->skel->maps.cpu_stats);
 
 	for (__u32 cpu = 0; cpu < (__u32)nr_cpus; cpu++) {
-		if (cpu >= (__u32)s->nr_cpus) {
+		if (cpu >= (__u32)s->base.nr_cpus) {
 			memset(&out[cpu], 0, sizeof(out[cpu]));
 			continue;
 		}
@@ -468,15 +466,17 @@ int sensors_read_cpus(struct sensors *s, struct triage_cpu_stats *out, int nr_cp
 	return 0;
 }
 
-int sensors_read_workload(struct sensors *s, uint32_t wl_id, struct triage_wl_stats *out)
+static int bpf_read_workload(struct sensors *base, uint32_t wl_id, struct triage_wl_stats *out)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	__u32 key = wl_id;
 
 	return bpf_map__lookup_elem(s->skel->maps.wl_stats, &key, sizeof(key), out, sizeof(*out), 0);
 }
 
-int sensors_forget_workload(struct sensors *s, uint32_t wl_id)
+static int bpf_forget_workload(struct sensors *base, uint32_t wl_id)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	__u32 key = wl_id;
 
 	return bpf_map__delete_elem(s->skel->maps.wl_stats, &key, sizeof(key), 0);
@@ -518,8 +518,9 @@ static int prune_map(struct bpf_map *map, size_t key_size, bool keyed_by_wl,
 	return removed;
 }
 
-int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx)
+static int bpf_prune(struct sensors *base, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx)
 {
+	struct bpf_sensors *s = to_bpf(base);
 	int removed = prune_map(s->skel->maps.cg_tags, sizeof(__u64), false, keep, ctx) +
 		      prune_map(s->skel->maps.tgid_tags, sizeof(__u32), false, keep, ctx) +
 		      prune_map(s->skel->maps.wl_stats, sizeof(__u32), true, keep, ctx);
@@ -528,3 +529,18 @@ int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), vo
 		meta_update(s, 0, true);
 	return removed;
 }
+
+static const struct sensors_ops bpf_ops = {
+	.kind = SENSORS_BPF,
+	.features = SENSORS_CAN_TAG_CGROUPS | SENSORS_HAS_LEVEL_SPLIT | SENSORS_HAS_INTERFERENCE |
+		    SENSORS_HAS_WAIT_HIST,
+	.close = bpf_close,
+	.tag_cgroup = bpf_tag_cgroup,
+	.untag_cgroup = bpf_untag_cgroup,
+	.tag_tgid = bpf_tag_tgid,
+	.untag_tgid = bpf_untag_tgid,
+	.read_cpus = bpf_read_cpus,
+	.read_workload = bpf_read_workload,
+	.forget_workload = bpf_forget_workload,
+	.prune = bpf_prune,
+};
