@@ -6,6 +6,8 @@
  * by its cgroup id. On hybrid hosts a directory made in one hierarchy is
  * mirrored into the others and members are kept in step, because BPF sees
  * only the unified id while cpu and cpuset enforce through the v1 ones.
+ * Sensors that know no cgroups (kmod, proc), and any sensors on a host
+ * without a unified hierarchy, get every member's tgid tagged instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -85,12 +87,17 @@ static int workload_identify(const struct cg_env *env, struct workload *w)
 	return 0;
 }
 
+static bool tags_cgroups(const struct workloads *reg)
+{
+	return reg->sensors && (sensors_features(reg->sensors) & SENSORS_CAN_TAG_CGROUPS);
+}
+
 static void workload_tag(struct workloads *reg, struct workload *w)
 {
 	struct triage_tag tag = { .slot = (uint32_t)w->level, .wl_id = w->id };
 	int err;
 
-	if (!reg->sensors || !w->cgid)
+	if (!tags_cgroups(reg) || !w->cgid)
 		return;
 	err = sensors_tag_cgroup(reg->sensors, w->cgid, &tag);
 	if (err)
@@ -102,7 +109,7 @@ static void workload_untag(struct workloads *reg, struct workload *w)
 {
 	if (!reg->sensors)
 		return;
-	if (w->cgid)
+	if (w->cgid && tags_cgroups(reg))
 		sensors_untag_cgroup(reg->sensors, w->cgid);
 	for (int i = 0; i < w->nr_tgids; i++)
 		sensors_untag_tgid(reg->sensors, w->tgids[i]);
@@ -249,9 +256,11 @@ static bool tgid_in(const pid_t *set, int n, pid_t tgid)
 	return false;
 }
 
+/* Tasks with no v2 cgroup id, or sensors that cannot use it, are tagged
+ * by process. */
 static bool tags_by_tgid(const struct workloads *reg)
 {
-	return reg->sensors && !reg->env->unified[0];
+	return reg->sensors && (!tags_cgroups(reg) || !reg->env->unified[0]);
 }
 
 static bool mirrors_hierarchies(const struct workloads *reg)
@@ -301,19 +310,26 @@ static void window_close(struct wl_window *win, const struct triage_wl_stats *no
 {
 	__u64 hist[TRIAGE_HIST_BUCKETS];
 	double wall = wall_ns ? (double)wall_ns : 1.0;
+	int p99_bucket;
 
 	hist_delta(now->wait_hist, before->wait_hist, hist);
 	win->cpu_cores = now->cpu_ns >= before->cpu_ns ? (now->cpu_ns - before->cpu_ns) / wall : 0;
 	win->intf_pct =
 		now->intf_ns >= before->intf_ns ? 100.0 * (now->intf_ns - before->intf_ns) / wall : 0;
-	win->waits = hist_count(hist);
+	/* wait_count, not the histogram's sum (equal where there is one):
+	 * the proc back end counts waits without a histogram. */
+	win->waits = now->wait_count >= before->wait_count ? now->wait_count - before->wait_count : 0;
+	win->wait_mean_us = win->waits && now->wait_ns >= before->wait_ns
+				    ? (now->wait_ns - before->wait_ns) / 1e3 / (double)win->waits
+				    : 0;
 	win->wait_p50_us = hist_quantile_us(hist, 0.50);
 	win->wait_p99_us = hist_quantile_us(hist, 0.99);
 	win->wait_p99_floor_us = 0;
-	if (win->waits) {
+	p99_bucket = hist_quantile_bucket(hist, 0.99);
+	if (p99_bucket >= 0) {
 		double hi;
 
-		hist_bucket_bounds_us((unsigned)hist_quantile_bucket(hist, 0.99), &win->wait_p99_floor_us, &hi);
+		hist_bucket_bounds_us((unsigned)p99_bucket, &win->wait_p99_floor_us, &hi);
 	}
 }
 

@@ -2,8 +2,9 @@
 /*
  * The workloads triage knows: one per cgroup <root>/<level>/<name>, found by
  * scanning the level directories (on inotify events and every tick), tagged
- * in the sensors' maps, and sampled into windows (per tick for the
- * protection loop, per status period for people).
+ * in the sensors (by cgroup id, or by process where the sensors or the host
+ * need it), and sampled into windows (per tick for the protection loop, per
+ * status period for people).
  */
 #ifndef TRIAGE_WORKLOADS_H
 #define TRIAGE_WORKLOADS_H
@@ -20,6 +21,7 @@
 /* What a workload did between two samples. */
 struct wl_window {
 	double cpu_cores;   /* CPU time / wall time */
+	double wait_mean_us; /* runqueue wait per wait */
 	double wait_p50_us; /* runqueue wait quantiles, from the histogram */
 	double wait_p99_us;
 	double wait_p99_floor_us; /* lower bound of the bucket holding p99 */
@@ -70,7 +72,8 @@ struct workload *workloads_find(struct workloads *reg, int level, const char *na
 
 /* Keeps membership consistent across hierarchies (a pid echoed into one is
  * put into the others) and the tgid tags current where tasks have no v2
- * cgroup id. Cheap enough for every tick. */
+ * cgroup id or the sensors tag by process only. Cheap enough for every
+ * tick. */
 void workloads_reconcile(struct workloads *reg);
 
 /* Whether membership must be reconciled every tick (hierarchies to mirror
