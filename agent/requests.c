@@ -3,7 +3,9 @@
  * What the agent tells and does on request: status and per-core stats as
  * JSON for triagectl, the compact status line, and tagging a process. All
  * figures come from the windows the event loop closes, so a request never
- * reads a sensor itself and costs the loop nothing.
+ * reads a sensor itself and costs the loop nothing. Every back end gives
+ * the same fields; a figure its sensors cannot measure (the proc back end
+ * has no wait histogram and no interference) is null, never a false 0.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -48,8 +50,21 @@ static struct json_object *level_quota_json(const struct agent *a, int level)
 	return json_object_new_double(l->limit);
 }
 
-static struct json_object *workload_json(const struct workload *w)
+/* What the running sensors measure; without sensors every figure is a
+ * plain 0, as it always was. */
+static bool sensors_have(const struct agent *a, unsigned feature)
 {
+	return !a->sensors || (sensors_features(a->sensors) & feature);
+}
+
+static struct json_object *double_or_null(bool known, double v)
+{
+	return known ? json_object_new_double(v) : NULL;
+}
+
+static struct json_object *workload_json(const struct agent *a, const struct workload *w)
+{
+	bool hist = sensors_have(a, SENSORS_HAS_WAIT_HIST);
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(w->name));
@@ -57,10 +72,12 @@ static struct json_object *workload_json(const struct workload *w)
 	json_object_object_add(o, "cgroup", json_object_new_string(w->rel));
 	json_object_object_add(o, "procs", json_object_new_int(w->nr_tgids));
 	json_object_object_add(o, "cpu_pct", json_object_new_double(100.0 * w->status.cpu_cores));
-	json_object_object_add(o, "wait_p50_us", json_object_new_double(w->status.wait_p50_us));
-	json_object_object_add(o, "wait_p99_us", json_object_new_double(w->status.wait_p99_us));
+	json_object_object_add(o, "wait_mean_us", json_object_new_double(w->status.wait_mean_us));
+	json_object_object_add(o, "wait_p50_us", double_or_null(hist, w->status.wait_p50_us));
+	json_object_object_add(o, "wait_p99_us", double_or_null(hist, w->status.wait_p99_us));
 	json_object_object_add(o, "waits", json_object_new_int64((int64_t)w->status.waits));
-	json_object_object_add(o, "intf_pct", json_object_new_double(w->status.intf_pct));
+	json_object_object_add(o, "intf_pct", double_or_null(sensors_have(a, SENSORS_HAS_INTERFERENCE),
+							      w->status.intf_pct));
 	return o;
 }
 
@@ -87,7 +104,7 @@ static struct json_object *status_json(const struct agent *a)
 		json_object_object_add(l, "floor_cores", json_object_new_double(a->protect.level[i].floor));
 		for (int k = 0; k < a->reg.nr; k++)
 			if (a->reg.wl[k]->level == i)
-				json_object_array_add(wls, workload_json(a->reg.wl[k]));
+				json_object_array_add(wls, workload_json(a, a->reg.wl[k]));
 		json_object_object_add(l, "workloads", wls);
 		json_object_array_add(levels, l);
 	}
@@ -111,6 +128,12 @@ static struct json_object *stats_json(const struct agent *a)
 
 	if (!a->sensors)
 		return reply_error("no sensors attached (agent runs with --sensors none)");
+	json_object_object_add(o, "sensors", json_object_new_string(a->sensors_name));
+	/* Without a level split every busy ns is in the untagged slot. */
+	json_object_object_add(o, "level_split",
+			       json_object_new_boolean(sensors_have(a, SENSORS_HAS_LEVEL_SPLIT)));
+	json_object_object_add(o, "interference",
+			       json_object_new_boolean(sensors_have(a, SENSORS_HAS_INTERFERENCE)));
 	slots = json_object_new_array();
 	for (int i = 0; i < a->cfg.nr_levels; i++)
 		json_object_array_add(slots, json_object_new_string(a->cfg.levels[i].name));

@@ -86,9 +86,14 @@ static struct json_object *field(struct json_object *o, const char *key)
 	return v;
 }
 
-static void format_us(double us, char *out, size_t len)
+/* A wait in us or ms; "-" for null, a figure the sensors cannot give. */
+static void format_us(struct json_object *v, char *out, size_t len)
 {
-	if (us >= 1000)
+	double us = json_object_get_double(v);
+
+	if (!v)
+		snprintf(out, len, "-");
+	else if (us >= 1000)
 		snprintf(out, len, "%.2fms", us / 1000);
 	else
 		snprintf(out, len, "%.0fus", us);
@@ -100,8 +105,8 @@ static void print_status(struct json_object *st)
 
 	printf("cgroups %s, sensors %s, tick %d ms\n", json_object_get_string(field(st, "cgroup_mode")),
 	       json_object_get_string(field(st, "sensors")), json_object_get_int(field(st, "tick_ms")));
-	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %6s\n", "LEVEL", "RANK", "WEIGHT", "QUOTA",
-	       "WORKLOAD", "PROCS", "CPU%", "WAIT-P50", "WAIT-P99", "INTF%");
+	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %8s %6s\n", "LEVEL", "RANK", "WEIGHT",
+	       "QUOTA", "WORKLOAD", "PROCS", "CPU%", "WAIT-AVG", "WAIT-P50", "WAIT-P99", "INTF%");
 	for (size_t i = 0; i < json_object_array_length(levels); i++) {
 		struct json_object *l = json_object_array_get_idx(levels, i);
 		struct json_object *wls = field(l, "workloads"), *q = field(l, "quota_cores");
@@ -118,15 +123,19 @@ static void print_status(struct json_object *st)
 			printf(" %-16s\n", "(none)");
 		for (size_t k = 0; k < json_object_array_length(wls); k++) {
 			struct json_object *w = json_object_array_get_idx(wls, k);
-			char p50[16], p99[16];
+			struct json_object *intf = field(w, "intf_pct");
+			char mean[16], p50[16], p99[16], intf_pct[16] = "-";
 
-			format_us(json_object_get_double(field(w, "wait_p50_us")), p50, sizeof(p50));
-			format_us(json_object_get_double(field(w, "wait_p99_us")), p99, sizeof(p99));
+			format_us(field(w, "wait_mean_us"), mean, sizeof(mean));
+			format_us(field(w, "wait_p50_us"), p50, sizeof(p50));
+			format_us(field(w, "wait_p99_us"), p99, sizeof(p99));
+			if (intf)
+				snprintf(intf_pct, sizeof(intf_pct), "%.1f", json_object_get_double(intf));
 			if (k)
 				printf("%-12s %4s %6s %-11s", "", "", "", "");
-			printf(" %-16s %5d %6.1f %8s %8s %6.1f\n", json_object_get_string(field(w, "name")),
+			printf(" %-16s %5d %6.1f %8s %8s %8s %6s\n", json_object_get_string(field(w, "name")),
 			       json_object_get_int(field(w, "procs")), json_object_get_double(field(w, "cpu_pct")),
-			       p50, p99, json_object_get_double(field(w, "intf_pct")));
+			       mean, p50, p99, intf_pct);
 		}
 	}
 }
@@ -137,6 +146,9 @@ static void print_stats(struct json_object *st)
 	size_t nr_slots = json_object_array_length(slots);
 
 	printf("busy%% over the last status period, per level; cumulative waits since the maps were pinned\n");
+	if (field(st, "level_split") && !json_object_get_boolean(field(st, "level_split")))
+		printf("(sensors %s: no per-level split, all busy time is under \"untagged\"; no interference)\n",
+		       json_object_get_string(field(st, "sensors")));
 	printf("%-4s", "CPU");
 	for (size_t s = 0; s < nr_slots; s++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(slots, s));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * triaged: the agent. One thread, one epoll loop: the protection tick, the
- * status period, inotify on the level directories, the control socket and
- * the termination signals. Everything it changes on the system goes through
+ * status period, inotify on the level directories, the control socket, the
+ * sensors' events (triage.ko's notifications) and the termination
+ * signals. Everything it changes on the system goes through
  * the cgroup journal, so SIGINT/SIGTERM restores it and an agent started
  * after a kill -9 adopts the tree and the journal as they are.
  */
@@ -31,7 +32,7 @@
 
 #define EXIT_BAD_CONFIG 2
 
-enum loop_source { SRC_SIGNAL, SRC_TICK, SRC_STATUS, SRC_INOTIFY, SRC_CTL };
+enum loop_source { SRC_SIGNAL, SRC_TICK, SRC_STATUS, SRC_INOTIFY, SRC_CTL, SRC_SENSORS };
 
 struct loop {
 	int epoll_fd, signal_fd, tick_fd, status_fd, inotify_fd, ctl_fd, lock_fd;
@@ -40,7 +41,7 @@ struct loop {
 
 struct options {
 	const char *config_path;
-	const char *sensors;
+	enum sensors_kind sensors;
 	bool doctor, check_config, keep_pins;
 };
 
@@ -61,8 +62,10 @@ static void usage(FILE *out)
 		"                       identical to docs/triage.example.json)\n"
 		"      --check-config   validate the configuration and exit (2 if bad)\n"
 		"      --doctor         print what this kernel and board support, then exit\n"
-		"      --sensors KIND   bpf (default) or none\n"
-		"      --keep-pins      leave the BPF maps pinned on exit\n"
+		"      --sensors KIND   auto (default: bpf, else kmod, else proc), bpf, kmod,\n"
+		"                       proc (degraded) or none\n"
+		"      --keep-pins      leave the BPF maps pinned (or triage.ko's tags and\n"
+		"                       counters) on exit\n"
 		"  -v, --verbose        log every protection decision (-vv: also libbpf's)\n"
 		"  -q, --quiet          no status line every second\n"
 		"  -h, --help           this text\n\n"
@@ -82,7 +85,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct agent 
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->sensors = "bpf";
+	o->sensors = SENSORS_AUTO;
 	while ((c = getopt_long(argc, argv, "c:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -95,7 +98,12 @@ static int parse_options(int argc, char **argv, struct options *o, struct agent 
 			o->doctor = true;
 			break;
 		case 's':
-			o->sensors = optarg;
+			if (sensors_kind_parse(optarg, &o->sensors)) {
+				fprintf(stderr,
+					"triaged: --sensors: unknown kind \"%s\" (auto, bpf, kmod, proc or none)\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'k':
 			o->keep_pins = true;
@@ -116,10 +124,6 @@ static int parse_options(int argc, char **argv, struct options *o, struct agent 
 	}
 	if (optind < argc) {
 		fprintf(stderr, "triaged: unexpected argument \"%s\"\n", argv[optind]);
-		return -1;
-	}
-	if (strcmp(o->sensors, "bpf") && strcmp(o->sensors, "none")) {
-		fprintf(stderr, "triaged: --sensors: unknown kind \"%s\" (bpf or none)\n", o->sensors);
 		return -1;
 	}
 	return 0;
@@ -295,6 +299,11 @@ static int loop_open(struct agent *a, struct loop *lp)
 		log_err("epoll: %s", strerror(errno));
 		return -1;
 	}
+	if (a->sensors && sensors_event_fd(a->sensors) >= 0 &&
+	    epoll_add(lp->epoll_fd, sensors_event_fd(a->sensors), SRC_SENSORS)) {
+		log_err("epoll: %s", strerror(errno));
+		return -1;
+	}
 	lp->last_tick_ns = lp->last_status_ns = lp->last_rules_ns = now_ns();
 	return 0;
 }
@@ -406,6 +415,55 @@ static void on_inotify(struct agent *a, struct loop *lp)
 	workloads_scan(&a->reg);
 }
 
+static const struct workload *workload_by_id(const struct workloads *reg, uint32_t wl_id)
+{
+	for (int i = 0; i < reg->nr; i++)
+		if (reg->wl[i]->id == wl_id)
+			return reg->wl[i];
+	return NULL;
+}
+
+struct event_batch {
+	struct agent *a;
+	bool reconcile;
+};
+
+static void on_sensor_event(const struct sensors_event *ev, void *ctx)
+{
+	struct event_batch *batch = ctx;
+	const struct workload *w = workload_by_id(&batch->a->reg, ev->wl_id);
+	const char *level = w ? batch->a->cfg.levels[w->level].name : "?";
+	const char *name = w ? w->name : "?";
+
+	switch (ev->kind) {
+	case SENSORS_EV_WAIT_EXCEEDED:
+		log_debug("wait exceeded: pid %d thread %d of %s/%s waited %.2f ms, threshold %.2f ms (%u more suppressed)",
+			  ev->tgid, ev->tid, level, name, ev->wait_ns / 1e6, ev->threshold_us / 1e3,
+			  ev->suppressed);
+		return;
+	case SENSORS_EV_TASK_EXIT:
+		log_debug("pid %d of %s/%s exited", ev->tgid, level, name);
+		break;
+	case SENSORS_EV_LOST:
+		log_debug("sensor events lost (socket overrun): reconciling every workload");
+		break;
+	}
+	batch->reconcile = true;
+}
+
+/* Exits reported by the sensors: the tags went with the processes, so
+ * the members are listed again now rather than at the next status period. */
+static void on_sensors(struct agent *a)
+{
+	struct event_batch batch = { .a = a };
+	int n = sensors_read_events(a->sensors, on_sensor_event, &batch);
+
+	if (n < 0 && n != -ENOBUFS)
+		log_debug("reading sensor events: %s", strerror(-n));
+	if (batch.reconcile)
+		workloads_reconcile(&a->reg);
+}
+
 static void on_ctl(struct agent *a, struct loop *lp)
 {
 	for (;;) {
@@ -474,6 +532,9 @@ static int run_loop(struct agent *a, struct loop *lp)
 			case SRC_CTL:
 				on_ctl(a, lp);
 				break;
+			case SRC_SENSORS:
+				on_sensors(a);
+				break;
 			}
 		}
 	}
@@ -498,16 +559,25 @@ static int open_sensors(struct agent *a, const struct options *o)
 	char err[256];
 
 	a->sensors_name = "none";
-	if (!strcmp(o->sensors, "none")) {
+	if (o->sensors == SENSORS_NONE) {
 		log_info("sensors off (--sensors none): no metrics, protection loop idle");
 		return 0;
 	}
-	a->sensors = sensors_open_bpf(&so, err, sizeof(err));
+	/* Waits past a level's p99 target are worth a line at -v. */
+	for (int i = 0; i < a->cfg.nr_levels; i++)
+		so.wait_threshold_us[i] = a->cfg.levels[i].wait_p99_us;
+	a->sensors = sensors_open(o->sensors, &so, err, sizeof(err));
+	if (!a->sensors && o->sensors != SENSORS_AUTO) {
+		/* An explicit choice is not silently degraded. */
+		log_err("--sensors %s: %s", sensors_kind_name(o->sensors), err);
+		return -1;
+	}
 	if (!a->sensors) {
-		log_warn("BPF sensors unavailable: %s; running without metrics, protection loop idle", err);
+		log_warn("no sensors (%s): running without metrics, protection loop idle", err);
 		return 0;
 	}
-	a->sensors_name = "bpf";
+	a->sensors_name = sensors_name(a->sensors);
+	log_info("sensors: %s%s", a->sensors_name, o->sensors == SENSORS_AUTO ? " (auto)" : "");
 	a->nr_cpus = sensors_nr_cpus(a->sensors);
 	a->cpu_now = calloc((size_t)a->nr_cpus, sizeof(*a->cpu_now));
 	a->cpu_before = calloc((size_t)a->nr_cpus, sizeof(*a->cpu_before));
@@ -520,12 +590,7 @@ static int open_sensors(struct agent *a, const struct options *o)
 
 static bool workload_known(uint32_t wl_id, void *ctx)
 {
-	const struct workloads *reg = ctx;
-
-	for (int i = 0; i < reg->nr; i++)
-		if (reg->wl[i]->id == wl_id)
-			return true;
-	return false;
+	return workload_by_id(ctx, wl_id) != NULL;
 }
 
 static int load_config(const struct options *o, struct triage_config *cfg)
