@@ -18,6 +18,7 @@
 
 #include "doctor.h"
 #include "fsutil.h"
+#include "kmod_client.h"
 #include "log.h"
 
 static const char *const gpu_node_names[] = { "ga10b", "gv11b", "gp10b", "gpu", "gpu-gpc-0" };
@@ -61,6 +62,37 @@ static void probe_bpf(struct doctor_report *r)
 		close(fd);
 	r->task_storage = r->bpf_syscall &&
 			  libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
+}
+
+/* Asks the module itself: a loaded triage.ko of another ABI is as good as
+ * none, and the agent would refuse it. */
+static void probe_kmod(struct doctor_report *r, const char *sysfs_root)
+{
+	struct kmod_client *c;
+	struct kmod_info info;
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/module/triage", sysfs_root);
+	r->kmod_loaded = stat(path, &st) == 0;
+	c = kmod_client_open(&info, r->kmod_detail, sizeof(r->kmod_detail));
+	r->kmod_abi = info.abi_version;
+	r->kmod_features = info.features;
+	snprintf(r->kmod_version, sizeof(r->kmod_version), "%s", info.module_version);
+	if (!c)
+		return;
+	kmod_client_close(c);
+	r->kmod_usable = true;
+}
+
+/* The order sensors_open(SENSORS_AUTO) tries them in. */
+static enum sensors_kind predict_auto(const struct doctor_report *r)
+{
+	if (r->bpf_syscall && r->kernel_btf && r->task_storage)
+		return SENSORS_BPF;
+	if (r->kmod_usable && (r->kmod_features & TRIAGE_FEAT_CPU_STATS))
+		return SENSORS_KMOD;
+	return r->proc_sensors ? SENSORS_PROC : SENSORS_NONE;
 }
 
 static void probe_gpu(struct doctor_report *r, const char *sysfs_root)
@@ -188,8 +220,9 @@ void doctor_probe(struct doctor_report *r, const char *sysfs_root)
 	probe_bpf(r);
 	snprintf(path, sizeof(path), "%s/kernel/btf/vmlinux", sysfs_root);
 	r->kernel_btf = stat(path, &st) == 0;
-	snprintf(path, sizeof(path), "%s/module/triage", sysfs_root);
-	r->kmod_loaded = stat(path, &st) == 0;
+	probe_kmod(r, sysfs_root);
+	r->proc_sensors = sensors_proc_probe(NULL, r->proc_detail, sizeof(r->proc_detail)) == 0;
+	r->sensors_auto = predict_auto(r);
 	probe_cuda(r);
 	probe_gpu(r, sysfs_root);
 	probe_clusters(r, sysfs_root);
@@ -198,8 +231,9 @@ void doctor_probe(struct doctor_report *r, const char *sysfs_root)
 struct doctor_row {
 	const char *feature;
 	bool ok;
-	char state[160];
+	char state[320];
 	const char *if_missing;
+	bool agent_says_it; /* the agent logs this itself at start */
 };
 
 static void add_row(struct doctor_row *rows, int *n, const char *feature, bool ok,
@@ -214,6 +248,7 @@ static void add_row(struct doctor_row *rows, int *n, const char *feature, bool o
 	row->feature = feature;
 	row->ok = ok;
 	row->if_missing = if_missing;
+	row->agent_says_it = false;
 	va_start(ap, fmt);
 	vsnprintf(row->state, sizeof(row->state), fmt, ap);
 	va_end(ap);
@@ -222,6 +257,49 @@ static void add_row(struct doctor_row *rows, int *n, const char *feature, bool o
 static const char *yes_no(bool b)
 {
 	return b ? "yes" : "no";
+}
+
+static void kmod_row(const struct doctor_report *r, struct doctor_row *rows, int *n)
+{
+	const char *if_missing = "kmod sensors and thread-group affinity unavailable";
+	char features[128];
+
+	kmod_features_str(r->kmod_features, features, sizeof(features));
+	if (r->kmod_usable && (r->kmod_features & TRIAGE_FEAT_CPU_STATS))
+		add_row(rows, n, "triage.ko loaded", true, "",
+			"yes: module %s, ABI %u (agent %u), features %s", r->kmod_version[0] ? r->kmod_version : "?",
+			r->kmod_abi, TRIAGE_ABI_VERSION, features);
+	else if (r->kmod_usable)
+		add_row(rows, n, "triage.ko loaded", false, "kmod sensors unavailable",
+			"yes, but no sched probes: module %s, ABI %u, features %s", r->kmod_version,
+			r->kmod_abi, features);
+	else if (r->kmod_loaded || r->kmod_abi)
+		add_row(rows, n, "triage.ko loaded", false, if_missing, "%s", r->kmod_detail);
+	else
+		add_row(rows, n, "triage.ko loaded", false, if_missing,
+			"no (no /sys/module/triage, no generic-netlink family triage)");
+}
+
+static void sensors_row(const struct doctor_report *r, struct doctor_row *rows, int *n)
+{
+	const char *name = sensors_kind_name(r->sensors_auto);
+
+	switch (r->sensors_auto) {
+	case SENSORS_BPF:
+	case SENSORS_KMOD:
+		add_row(rows, n, "sensors (--sensors auto)", true, "", "%s", name);
+		break;
+	case SENSORS_PROC:
+		add_row(rows, n, "sensors (--sensors auto)", false,
+			"per-workload CPU and mean wait only: the protection loop makes no cuts",
+			"proc (degraded: " SENSORS_PROC_LIMITS ")");
+		break;
+	default:
+		add_row(rows, n, "sensors (--sensors auto)", false, "no metrics, protection loop idle",
+			"none (%s)", r->proc_detail);
+		break;
+	}
+	rows[*n - 1].agent_says_it = true;
 }
 
 static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
@@ -246,8 +324,8 @@ static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
 		r->kernel_btf ? "/sys/kernel/btf/vmlinux" : "no");
 	add_row(rows, &n, "BPF task storage", r->task_storage, "no BPF sensors (needs Linux 5.11+)",
 		"%s", yes_no(r->task_storage));
-	add_row(rows, &n, "triage.ko loaded", r->kmod_loaded,
-		"kmod sensors and thread-group affinity unavailable", "%s", yes_no(r->kmod_loaded));
+	kmod_row(r, rows, &n);
+	sensors_row(r, rows, &n);
 	add_row(rows, &n, "CUDA driver", r->cuda_driver, "GPU coordination off", "%s", r->cuda_detail);
 	if (r->gpu_devfreq[0])
 		add_row(rows, &n, "devfreq GPU node", true, "", "%s (%s)", r->gpu_devfreq, r->gpu_name);
@@ -282,6 +360,6 @@ void doctor_log_missing(const struct doctor_report *r)
 	int n = doctor_rows(r, rows);
 
 	for (int i = 0; i < n; i++)
-		if (!rows[i].ok)
+		if (!rows[i].ok && !rows[i].agent_says_it)
 			log_warn("%s: %s: %s", rows[i].feature, rows[i].state, rows[i].if_missing);
 }

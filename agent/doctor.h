@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "cgroup.h"
+#include "sensors.h"
 
 #define DOCTOR_MAX_CLUSTERS 16
 
@@ -21,7 +22,15 @@ struct doctor_report {
 	bool bpf_syscall;
 	bool kernel_btf;
 	bool task_storage; /* BPF_MAP_TYPE_TASK_STORAGE, needed by the sensors */
-	bool kmod_loaded;
+	bool kmod_loaded;         /* /sys/module/triage */
+	bool kmod_usable;         /* its genl family answered, with our ABI */
+	unsigned kmod_abi;        /* what it answered, 0 if it did not */
+	unsigned kmod_features;   /* TRIAGE_FEAT_* */
+	char kmod_version[32];
+	char kmod_detail[256];    /* why it is not usable */
+	bool proc_sensors;        /* /proc has what the proc back end reads */
+	char proc_detail[256];
+	enum sensors_kind sensors_auto; /* what --sensors auto would take */
 	bool cuda_driver;
 	char cuda_detail[128];
 	char gpu_devfreq[512]; /* devfreq directory of the GPU, "" if none */
