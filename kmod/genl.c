@@ -65,7 +65,11 @@ int triage_check_flags(const struct nlattr *attr, u32 known, struct netlink_ext_
 	return 0;
 }
 
-/* Dumps take FLAGS only; the core validated the request already. */
+/*
+ * Dumps take FLAGS only; the core validated the request already. The
+ * errno reaches the caller on every kernel, the extended-ACK text only
+ * from 6.5 (earlier kernels give a dump's start no extack).
+ */
 static int triage_dump_start(struct netlink_callback *cb)
 {
 	const struct nlattr *flags;
