@@ -69,7 +69,7 @@ run_program() { # NAME SECONDS
 	timeout "$2" "$BUILD/vm/$1" >/tmp/$1.out 2>&1
 	rc=$?
 	T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' /tmp/$1.out)))
-	sed -E -e 's/^(ok|not ok|skip) - (vm: )?/\1 - vm: /' -e '/^(ok|not ok|skip) - /!s/^/# /' /tmp/$1.out
+	sed -E -e 's/^(ok|not ok|skip) - (vm: )?/\1 - vm: /' -e '/^((ok|not ok|skip) - |#)/!s/^/# /' /tmp/$1.out
 	if [ $rc -ne 0 ] && ! grep -q '^not ok - ' /tmp/$1.out; then
 		if [ $rc -eq 143 ]; then why="killed after $2 s"; else why="exited $rc"; fi
 		not_ok "kmod: $1" "$why without a failed test line"
