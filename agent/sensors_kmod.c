@@ -28,6 +28,7 @@ struct kmod_sensors {
 	struct kmod_info info;
 	uint32_t wait_threshold_us[TRIAGE_MAX_LEVELS];
 	bool keep_state; /* opts->keep_pins: leave tags and counters on close */
+	bool gone;       /* the module was unloaded under the agent */
 };
 
 static const struct sensors_ops kmod_ops, kmod_ops_events;
@@ -66,7 +67,7 @@ static void kmod_close(struct sensors *base)
 {
 	struct kmod_sensors *k = to_kmod(base);
 
-	if (!k->keep_state)
+	if (!k->keep_state && !k->gone)
 		kmod_prune(base, keep_none, NULL);
 	kmod_client_close(k->client);
 	free(k);
@@ -75,30 +76,56 @@ static void kmod_close(struct sensors *base)
 static int kmod_tag_tgid_op(struct sensors *base, pid_t tgid, const struct triage_tag *tag)
 {
 	struct kmod_sensors *k = to_kmod(base);
-	int err = kmod_tag_tgid(k->client, tgid, tag, k->wait_threshold_us[tag->slot]);
+	int err;
 
+	if (k->gone)
+		return -ENODEV;
+	err = kmod_tag_tgid(k->client, tgid, tag, k->wait_threshold_us[tag->slot]);
 	/* The process may have exited since the agent listed it. */
 	return err && err != -ESRCH ? complain(k, "cannot tag pid", tgid, err) : err;
 }
 
 static int kmod_untag_tgid_op(struct sensors *base, pid_t tgid)
 {
-	return kmod_untag_tgid(to_kmod(base)->client, tgid);
+	struct kmod_sensors *k = to_kmod(base);
+
+	return k->gone ? -ENODEV : kmod_untag_tgid(k->client, tgid);
 }
 
+/*
+ * The CPU dump is read every status period and has no -ENOENT of its own:
+ * that error means the family itself is gone, triage.ko was unloaded. Said
+ * once; the module is not asked again (a reloaded one has a new family id,
+ * so the agent must be restarted to use it).
+ */
 static int kmod_read_cpus_op(struct sensors *base, struct triage_cpu_stats *out, int nr_cpus)
 {
-	return kmod_read_cpus(to_kmod(base)->client, out, nr_cpus);
+	struct kmod_sensors *k = to_kmod(base);
+	int err;
+
+	if (k->gone)
+		return -ENODEV;
+	err = kmod_read_cpus(k->client, out, nr_cpus);
+	if (err == -ENOENT) {
+		k->gone = true;
+		log_warn("kmod: triage.ko went away (unloaded?): no metrics, protection loop idle; restart triaged once it is loaded again");
+		return -ENODEV;
+	}
+	return err;
 }
 
 static int kmod_read_workload_op(struct sensors *base, uint32_t wl_id, struct triage_wl_stats *out)
 {
-	return kmod_read_workload(to_kmod(base)->client, wl_id, out, NULL);
+	struct kmod_sensors *k = to_kmod(base);
+
+	return k->gone ? -ENODEV : kmod_read_workload(k->client, wl_id, out, NULL);
 }
 
 static int kmod_forget_workload_op(struct sensors *base, uint32_t wl_id)
 {
-	return kmod_forget_workload(to_kmod(base)->client, wl_id);
+	struct kmod_sensors *k = to_kmod(base);
+
+	return k->gone ? -ENODEV : kmod_forget_workload(k->client, wl_id);
 }
 
 /* Workload ids to forget, each once, gathered before any is forgotten so
@@ -154,6 +181,8 @@ static int kmod_prune(struct sensors *base, bool (*keep)(uint32_t wl_id, void *c
 	struct prune_ctx p = { .keep = keep, .keep_ctx = ctx };
 	int err;
 
+	if (k->gone)
+		return 0;
 	err = kmod_dump_tags(k->client, prune_tag, &p);
 	if (!err)
 		err = kmod_dump_workloads(k->client, prune_wl, &p);
