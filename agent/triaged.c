@@ -361,7 +361,11 @@ static void on_tick(struct agent *a, struct loop *lp)
 		workloads_reconcile(&a->reg);
 	if (!a->sensors)
 		return;
-	workloads_sample(&a->reg, WL_WINDOW_TICK, now - lp->last_tick_ns);
+	/* Sensors with neither a wait histogram nor interference (proc)
+	 * cannot show a missed target: tick windows would cost a read of
+	 * every tagged thread's files and decide nothing. */
+	if (sensors_features(a->sensors) & (SENSORS_HAS_WAIT_HIST | SENSORS_HAS_INTERFERENCE))
+		workloads_sample(&a->reg, WL_WINDOW_TICK, now - lp->last_tick_ns);
 	lp->last_tick_ns = now;
 	for (int k = 0; k < a->reg.nr; k++) {
 		const struct workload *w = a->reg.wl[k];
