@@ -16,12 +16,9 @@
  * thread may run briefly on its inherited mask before it does. If the
  * forking thread had widened itself, it is narrowed again the same way.
  *
- * Fail safe: each policy remembers the netlink port that set it. When
- * that socket is released (the agent exited or crashed), a NETLINK_URELEASE
- * notifier queues the restore of every mask that port changed; a sequence
- * number keeps a policy set later by another socket that reused the port
- * out of it. Tags and counters are not touched: sensing goes on. rmmod
- * restores every policy.
+ * Fail safe: each policy remembers the netlink port that set it and a
+ * sequence number; failsafe.c restores a port's policies when its socket
+ * goes (the agent exited or crashed). rmmod restores every policy.
  *
  * Masks are applied with set_cpus_allowed_ptr(), which does not intersect
  * them with the task's cpuset as sched_setaffinity() does (that helper is
@@ -32,15 +29,12 @@
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
-#include <linux/netlink.h>
-#include <linux/notifier.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
-#include <net/net_namespace.h>
 
 #include "internal.h"
 
@@ -69,20 +63,12 @@ struct triage_aff_fork_work {
 	struct task_struct *task;
 };
 
-struct triage_aff_release_work {
-	struct work_struct work;
-	u32 portid;
-	u64 seq;
-};
-
 static DEFINE_HASHTABLE(aff_table, 6);
 /* Writers of aff_table and every policy's fields; process context only. */
 static DEFINE_MUTEX(aff_mutex);
 static atomic_t nr_aff = ATOMIC_INIT(0);
 static atomic64_t aff_seq = ATOMIC64_INIT(0);
 static struct work_struct aff_reap_work;
-static struct work_struct aff_release_all_work;
-static bool aff_notifier_registered;
 
 static struct triage_aff *aff_find(pid_t tgid)
 {
@@ -137,7 +123,8 @@ static struct task_struct *group_leader_get(pid_t tgid)
 }
 
 /* References to the threads of leader's group now; threads created
- * meanwhile are the fork probe's. */
+ * meanwhile are the fork probe's.
+ */
 static struct task_struct **threads_get(struct task_struct *leader, unsigned int *nr)
 {
 	unsigned int n = get_nr_threads(leader) + 16, i = 0;
@@ -193,7 +180,8 @@ static int saved_add(struct triage_aff *a, struct task_struct *t)
 }
 
 /* Forgets threads that left the group, so a churning thread pool does
- * not grow the list. */
+ * not grow the list.
+ */
 static void saved_prune(struct triage_aff *a, struct task_struct **threads, unsigned int nr)
 {
 	struct triage_aff_saved *s, *tmp;
@@ -372,7 +360,8 @@ int triage_cmd_set_affinity(struct sk_buff *skb, struct genl_info *info)
 		atomic_inc(&nr_aff);
 		/* The exit probe reads the table after the last thread
 		 * dropped signal->live: if live is still up here, that probe
-		 * will see this policy. */
+		 * will see this policy.
+		 */
 		smp_mb();
 		if (!atomic_read(&leader->signal->live)) {
 			aff_drop(a, false);
@@ -504,48 +493,22 @@ void triage_affinity_group_exit(u32 tgid)
 		queue_work(triage_wq, &aff_reap_work);
 }
 
-/* ---- fail safe ---- */
+/* ---- fail safe (failsafe.c decides when) ---- */
 
-static void aff_release_work_fn(struct work_struct *work)
+u64 triage_affinity_seq(void)
 {
-	struct triage_aff_release_work *w =
-		container_of(work, struct triage_aff_release_work, work);
-	struct hlist_node *tmp;
-	struct triage_aff *a;
-	unsigned int bkt;
-
-	mutex_lock(&aff_mutex);
-	hash_for_each_safe(aff_table, bkt, tmp, a, node) {
-		if (a->owner_portid != w->portid || a->owner_seq > w->seq)
-			continue;
-		pr_info("netlink port %u closed: affinity of tgid %d restored\n", w->portid,
-			a->tgid);
-		aff_drop(a, !a->dead);
-	}
-	mutex_unlock(&aff_mutex);
-	kfree(w);
+	return atomic64_read(&aff_seq);
 }
 
-/* Out of memory in the notifier: restoring everything is the safe side. */
-static void aff_release_all_work_fn(struct work_struct *work)
-{
-	struct hlist_node *tmp;
-	struct triage_aff *a;
-	unsigned int bkt;
-
-	mutex_lock(&aff_mutex);
-	hash_for_each_safe(aff_table, bkt, tmp, a, node)
-		aff_drop(a, !a->dead);
-	mutex_unlock(&aff_mutex);
-	pr_warn("out of memory in the netlink notifier: every affinity policy restored\n");
-}
-
-static bool port_owns_policy(u32 portid)
+/* From any context: whether port set a policy that still stands. */
+bool triage_affinity_port_owns(u32 portid)
 {
 	struct triage_aff *a;
 	unsigned int bkt;
 	bool owns = false;
 
+	if (!atomic_read(&nr_aff))
+		return false;
 	rcu_read_lock();
 	hash_for_each_rcu(aff_table, bkt, a, node) {
 		if (READ_ONCE(a->owner_portid) == portid) {
@@ -558,58 +521,31 @@ static bool port_owns_policy(u32 portid)
 }
 
 /*
- * A netlink socket is released. No request of that socket can run now or
- * later (a request holds the socket's file), so the policies it owns are
- * stable until other sockets re-own them, which the sequence number
- * tells apart. The chain may be atomic: no sleeping here.
+ * Restores the policies port set up to seq (all of them if all): those
+ * re-set later, by another socket that reused the port number, have a
+ * higher owner_seq and stay.
  */
-static int aff_netlink_notify(struct notifier_block *nb, unsigned long event, void *ptr)
+void triage_affinity_release(u32 portid, u64 seq, bool all)
 {
-	struct netlink_notify *n = ptr;
-	struct triage_aff_release_work *w;
+	struct hlist_node *tmp;
+	struct triage_aff *a;
+	unsigned int bkt;
 
-	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC || !n->portid ||
-	    !net_eq(n->net, &init_net) || !atomic_read(&nr_aff) || !port_owns_policy(n->portid))
-		return NOTIFY_DONE;
-	w = kmalloc(sizeof(*w), GFP_ATOMIC | __GFP_NOWARN);
-	if (!w) {
-		queue_work(triage_wq, &aff_release_all_work);
-		return NOTIFY_DONE;
+	mutex_lock(&aff_mutex);
+	hash_for_each_safe(aff_table, bkt, tmp, a, node) {
+		if (!all && (a->owner_portid != portid || a->owner_seq > seq))
+			continue;
+		pr_info("netlink port %u closed: affinity of tgid %d restored\n", a->owner_portid,
+			a->tgid);
+		aff_drop(a, !a->dead);
 	}
-	INIT_WORK(&w->work, aff_release_work_fn);
-	w->portid = n->portid;
-	w->seq = atomic64_read(&aff_seq);
-	queue_work(triage_wq, &w->work);
-	return NOTIFY_DONE;
+	mutex_unlock(&aff_mutex);
 }
-
-static struct notifier_block aff_netlink_nb = {
-	.notifier_call = aff_netlink_notify,
-};
 
 int triage_affinity_init(void)
 {
-	int err;
-
 	INIT_WORK(&aff_reap_work, aff_reap_work_fn);
-	INIT_WORK(&aff_release_all_work, aff_release_all_work_fn);
-	err = netlink_register_notifier(&aff_netlink_nb);
-	if (err) {
-		pr_warn("netlink notifier (%d): affinity is not restored when the agent dies\n",
-			err);
-		return 0;
-	}
-	aff_notifier_registered = true;
-	triage_features |= TRIAGE_FEAT_FAILSAFE;
 	return 0;
-}
-
-/* Before the probes go: no new release work from here on. */
-void triage_affinity_stop(void)
-{
-	if (aff_notifier_registered)
-		netlink_unregister_notifier(&aff_netlink_nb);
-	aff_notifier_registered = false;
 }
 
 /* After every queued work ran: restore all, free all. */

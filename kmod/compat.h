@@ -58,7 +58,8 @@ static inline unsigned int triage_task_state(const struct task_struct *p)
 }
 
 /* on_cpu exists on SMP kernels only; on UP a woken task is never on
- * another CPU, so "not on a CPU" is the answer that starts a wait. */
+ * another CPU, so "not on a CPU" is the answer that starts a wait.
+ */
 static inline bool triage_task_on_cpu(const struct task_struct *p)
 {
 #ifdef CONFIG_SMP

@@ -69,7 +69,8 @@ static bool event_push(const struct triage_event *ev)
 	if (!READ_ONCE(events_on))
 		return false;
 	/* Any CPU's ring is correct (the lock protects it); this CPU's is
-	 * the uncontended one, even if we migrate before taking it. */
+	 * the uncontended one, even if we migrate before taking it.
+	 */
 	r = raw_cpu_ptr(event_rings);
 	raw_spin_lock_irqsave(&r->lock, flags);
 	if (r->len < TRIAGE_EVENT_RING) {

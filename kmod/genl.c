@@ -24,36 +24,32 @@
  * "Unsupported attribute", one it does not know at all with "Unknown
  * attribute type".
  */
-#define TRIAGE_POLICY_FLAGS [TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 }
-#define TRIAGE_POLICY_TGID [TRIAGE_ATTR_TGID] = NLA_POLICY_MIN(NLA_U32, 1)
-#define TRIAGE_POLICY_WL_ID [TRIAGE_ATTR_WL_ID] = NLA_POLICY_MIN(NLA_U32, 1)
-
 static const struct nla_policy triage_flags_only_policy[TRIAGE_ATTR_MAX + 1] = {
-	TRIAGE_POLICY_FLAGS,
+	[TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy triage_tag_policy[TRIAGE_ATTR_MAX + 1] = {
-	TRIAGE_POLICY_TGID,
+	[TRIAGE_ATTR_TGID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[TRIAGE_ATTR_SLOT] = NLA_POLICY_MAX(NLA_U32, TRIAGE_MAX_LEVELS - 1),
-	TRIAGE_POLICY_WL_ID,
+	[TRIAGE_ATTR_WL_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[TRIAGE_ATTR_WAIT_THRESHOLD_US] = { .type = NLA_U32 },
-	TRIAGE_POLICY_FLAGS,
+	[TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy triage_tgid_policy[TRIAGE_ATTR_MAX + 1] = {
-	TRIAGE_POLICY_TGID,
-	TRIAGE_POLICY_FLAGS,
+	[TRIAGE_ATTR_TGID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy triage_set_affinity_policy[TRIAGE_ATTR_MAX + 1] = {
-	TRIAGE_POLICY_TGID,
+	[TRIAGE_ATTR_TGID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[TRIAGE_ATTR_CPUMASK] = NLA_POLICY_RANGE(NLA_BINARY, 1, TRIAGE_CPUMASK_MAX),
-	TRIAGE_POLICY_FLAGS,
+	[TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy triage_wl_id_policy[TRIAGE_ATTR_MAX + 1] = {
-	TRIAGE_POLICY_WL_ID,
-	TRIAGE_POLICY_FLAGS,
+	[TRIAGE_ATTR_WL_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 },
 };
 
 int triage_check_flags(const struct nlattr *attr, u32 known, struct netlink_ext_ack *extack)

@@ -3,8 +3,9 @@
  * What the parts of triage.ko share. Each part owns its state and is the
  * only one to change it: tags.c the tag and workload tables, sensors.c the
  * per-CPU and per-task counters, affinity.c the CPU-mask policies,
- * events.c the notification ring, gpu.c the devfreq look-up, genl.c the
- * family. main.c starts them in order and stops them in reverse.
+ * failsafe.c when to restore them, events.c the notification ring, gpu.c
+ * the devfreq look-up, genl.c the family. main.c starts them in order and
+ * stops them in reverse.
  */
 #ifndef TRIAGE_KMOD_INTERNAL_H
 #define TRIAGE_KMOD_INTERNAL_H
@@ -136,12 +137,18 @@ u64 triage_events_dropped(void);
 
 /* ---- affinity.c: sticky CPU masks, restored when their owner goes ---- */
 int triage_affinity_init(void);
-void triage_affinity_stop(void);
 void triage_affinity_exit(void);
 void triage_affinity_fork(struct task_struct *parent, struct task_struct *child);
 void triage_affinity_group_exit(u32 tgid);
 int triage_cmd_set_affinity(struct sk_buff *skb, struct genl_info *info);
 int triage_cmd_reset_affinity(struct sk_buff *skb, struct genl_info *info);
+u64 triage_affinity_seq(void);
+bool triage_affinity_port_owns(u32 portid);
+void triage_affinity_release(u32 portid, u64 seq, bool all);
+
+/* ---- failsafe.c: restore a port's affinity when its socket goes ---- */
+void triage_failsafe_init(void);
+void triage_failsafe_exit(void);
 
 /* ---- gpu.c: devfreq GPU ---- */
 bool triage_gpu_present(void);

@@ -106,6 +106,7 @@ static int __init triage_init(void)
 	err = triage_affinity_init();
 	if (err)
 		goto err_sensors;
+	triage_failsafe_init();
 	if (triage_gpu_present())
 		triage_features |= TRIAGE_FEAT_GPU;
 	err = triage_genl_init();
@@ -117,7 +118,7 @@ static int __init triage_init(void)
 	return 0;
 
 err_affinity:
-	triage_affinity_stop();
+	triage_failsafe_exit();
 err_sensors:
 	triage_sensors_exit();
 err_events:
@@ -134,7 +135,7 @@ static void __exit triage_exit(void)
 {
 	triage_events_stop();
 	triage_genl_exit();
-	triage_affinity_stop();
+	triage_failsafe_exit();
 	triage_sensors_exit();
 	triage_events_exit();
 	/* Runs the fork, reap and release works still queued. */

@@ -60,7 +60,8 @@ struct triage_task_slot {
 };
 
 /* Who runs on a CPU now and since when; written by that CPU's switch
- * probe only, read by wakeups elsewhere for the partial slice. */
+ * probe only, read by wakeups elsewhere for the partial slice.
+ */
 struct triage_cpu {
 	struct triage_cpu_stats stats;
 	u64 run_start; /* switch-in time of the running task; 0: unknown */
@@ -96,6 +97,7 @@ static struct triage_task_slot *task_slot_lock(const struct task_struct *p)
 
 static void task_slot_unlock(struct triage_task_slot *e)
 {
+	/* Pairs with cmpxchg_acquire(): the next owner sees our writes. */
 	smp_store_release(&e->lock, 0);
 }
 
@@ -158,7 +160,8 @@ static u32 wait_hist_bucket(u64 wait_ns)
 }
 
 /* A wait starts: when, where, and how much lower-level time the target
- * CPU had run so far (including the partial slice running there). */
+ * CPU had run so far (including the partial slice running there).
+ */
 static void wait_start(struct triage_task_slot *e, u64 now, unsigned int cpu)
 {
 	const struct triage_cpu *rc;
@@ -248,7 +251,8 @@ static void slice_end(struct triage_cpu *c, struct task_struct *prev, u32 prev_p
 	if (c->run_pid != prev_pid) {
 		/* prev got the CPU without a sched_switch event (some VM
 		 * kernels resume a task behind the tracepoint's back): take
-		 * its slice from CFS, capped; idle and other classes lose it. */
+		 * its slice from CFS, capped; idle and other classes lose it.
+		 */
 		if (!prev_pid || !fair_policy(prev->policy))
 			return;
 		fair_slice = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
@@ -314,7 +318,8 @@ static TRIAGE_SWITCH_PROBE(triage_probe_switch)
 			}
 			task_tag_refresh(e, prev, gen);
 			/* prev's slice is in busy_ns now and next has not
-			 * started: the snapshot needs no partial slice. */
+			 * started: the snapshot needs no partial slice.
+			 */
 			WRITE_ONCE(c->run_start, 0);
 			wait_start(e, now, cpu);
 			task_slot_unlock(e);
@@ -329,7 +334,8 @@ static TRIAGE_SWITCH_PROBE(triage_probe_switch)
 	if (e && !task_slot_owned(e, next)) {
 		if (e->enq_ts) {
 			/* Another task's wait is in progress in this entry:
-			 * leave it, and run next without a cached tag. */
+			 * leave it, and run next without a cached tag.
+			 */
 			task_slot_unlock(e);
 			e = NULL;
 		} else {
@@ -509,7 +515,8 @@ int triage_dump_cpu_stats(struct sk_buff *skb, struct netlink_callback *cb)
 			continue;
 		/* Counters written by their own CPU without a lock: each u64
 		 * is read whole on 64-bit kernels, the struct as a snapshot
-		 * of moments that differ by at most one switch. */
+		 * of moments that differ by at most one switch.
+		 */
 		memcpy(&cs, &per_cpu_ptr(triage_cpus, cpu)->stats, sizeof(cs));
 		hdr = triage_dump_put(skb, cb, TRIAGE_CMD_GET_CPU_STATS);
 		if (!hdr)

@@ -40,7 +40,8 @@ atomic_t triage_nr_tags = ATOMIC_INIT(0);
 static void tags_changed(void)
 {
 	/* Pairs with the acquire in triage_tags_gen_read(): a reader that
-	 * sees the new generation sees the tables as they are now. */
+	 * sees the new generation sees the tables as they are now.
+	 */
 	smp_mb__before_atomic();
 	atomic64_inc(&triage_tags_gen);
 }
@@ -229,7 +230,8 @@ int triage_cmd_forget_wl(struct sk_buff *skb, struct genl_info *info)
 
 /* From the exit probe, for the last thread of a group: its tag goes. A
  * group may be reported more than once on kernels before 6.16 (see
- * compat.h); only the call that removes the tag sends TASK_EXIT. */
+ * compat.h); only the call that removes the tag sends TASK_EXIT.
+ */
 void triage_tags_group_exit(u32 tgid)
 {
 	struct triage_tag_node *t;
