@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* The daemon's state, shared by its event loop (triaged.c) and the views
- * and requests served over the control socket (requests.c). */
+/* The daemon's state, shared by its event loop (triaged.c), the views
+ * and requests served over the control socket (requests.c) and its side
+ * of the sensors (agent_sensors.c). */
 #ifndef TRIAGE_AGENT_H
 #define TRIAGE_AGENT_H
 
@@ -36,5 +37,21 @@ void agent_format_status(const struct agent *a, char *out, size_t len);
 
 /* Applies a level's limit to its cgroup (cpu.max or v1 quota). */
 int agent_apply_limit(struct agent *a, int level);
+
+/* Opens the sensors kind names (agent_sensors.c): 0, also when auto found
+ * none (the agent runs without metrics); -1 when a kind named explicitly
+ * cannot run, with the reason logged. */
+int agent_sensors_open(struct agent *a, enum sensors_kind kind, bool keep_pins);
+void agent_sensors_close(struct agent *a);
+
+/* Takes the per-CPU snapshot that closes a status window of window_ns. */
+void agent_sensors_sample_cpus(struct agent *a, uint64_t window_ns);
+
+/* Drops tags and counters of workloads the registry does not know. */
+void agent_sensors_prune(struct agent *a);
+
+/* Reads the sensors' pending events: logs waits past a threshold (-v),
+ * reconciles members after an exit or a loss. */
+void agent_sensors_events(struct agent *a);
 
 #endif

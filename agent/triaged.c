@@ -394,15 +394,7 @@ static void on_status(struct agent *a, struct loop *lp)
 	if (!workloads_reconcile_each_tick(&a->reg))
 		workloads_reconcile(&a->reg); /* process counts for status */
 	workloads_sample(&a->reg, WL_WINDOW_STATUS, now - lp->last_status_ns);
-	if (a->sensors) {
-		struct triage_cpu_stats *t = a->cpu_before;
-
-		a->cpu_before = a->cpu_now;
-		a->cpu_now = t;
-		if (sensors_read_cpus(a->sensors, a->cpu_now, a->nr_cpus))
-			memcpy(a->cpu_now, a->cpu_before, sizeof(*t) * (size_t)a->nr_cpus);
-		a->cpu_window_ns = now - lp->last_status_ns;
-	}
+	agent_sensors_sample_cpus(a, now - lp->last_status_ns);
 	lp->last_status_ns = now;
 	if (a->quiet)
 		return;
@@ -417,55 +409,6 @@ static void on_inotify(struct agent *a, struct loop *lp)
 	/* Scan now rather than at the next tick: the tag must be in the map
 	 * before the new workload's first task runs for long. */
 	workloads_scan(&a->reg);
-}
-
-static const struct workload *workload_by_id(const struct workloads *reg, uint32_t wl_id)
-{
-	for (int i = 0; i < reg->nr; i++)
-		if (reg->wl[i]->id == wl_id)
-			return reg->wl[i];
-	return NULL;
-}
-
-struct event_batch {
-	struct agent *a;
-	bool reconcile;
-};
-
-static void on_sensor_event(const struct sensors_event *ev, void *ctx)
-{
-	struct event_batch *batch = ctx;
-	const struct workload *w = workload_by_id(&batch->a->reg, ev->wl_id);
-	const char *level = w ? batch->a->cfg.levels[w->level].name : "?";
-	const char *name = w ? w->name : "?";
-
-	switch (ev->kind) {
-	case SENSORS_EV_WAIT_EXCEEDED:
-		log_debug("wait exceeded: pid %d thread %d of %s/%s waited %.2f ms, threshold %.2f ms (%u more suppressed)",
-			  ev->tgid, ev->tid, level, name, ev->wait_ns / 1e6, ev->threshold_us / 1e3,
-			  ev->suppressed);
-		return;
-	case SENSORS_EV_TASK_EXIT:
-		log_debug("pid %d of %s/%s exited", ev->tgid, level, name);
-		break;
-	case SENSORS_EV_LOST:
-		log_debug("sensor events lost (socket overrun): reconciling every workload");
-		break;
-	}
-	batch->reconcile = true;
-}
-
-/* Exits reported by the sensors: the tags went with the processes, so
- * the members are listed again now rather than at the next status period. */
-static void on_sensors(struct agent *a)
-{
-	struct event_batch batch = { .a = a };
-	int n = sensors_read_events(a->sensors, on_sensor_event, &batch);
-
-	if (n < 0 && n != -ENOBUFS)
-		log_debug("reading sensor events: %s", strerror(-n));
-	if (batch.reconcile)
-		workloads_reconcile(&a->reg);
 }
 
 static void on_ctl(struct agent *a, struct loop *lp)
@@ -537,7 +480,7 @@ static int run_loop(struct agent *a, struct loop *lp)
 				on_ctl(a, lp);
 				break;
 			case SRC_SENSORS:
-				on_sensors(a);
+				agent_sensors_events(a);
 				break;
 			}
 		}
@@ -553,48 +496,6 @@ static void loop_close(struct agent *a, struct loop *lp)
 			close(fds[i]);
 	if (lp->ctl_fd >= 0)
 		ctl_unlink(a->cfg.run_dir);
-}
-
-static int open_sensors(struct agent *a, const struct options *o)
-{
-	struct sensors_opts so = {
-		.pin_dir = a->cfg.pin_dir, .nr_levels = a->cfg.nr_levels, .keep_pins = o->keep_pins,
-	};
-	char err[256];
-
-	a->sensors_name = "none";
-	if (o->sensors == SENSORS_NONE) {
-		log_info("sensors off (--sensors none): no metrics, protection loop idle");
-		return 0;
-	}
-	/* Waits past a level's p99 target are worth a line at -v. */
-	for (int i = 0; i < a->cfg.nr_levels; i++)
-		so.wait_threshold_us[i] = a->cfg.levels[i].wait_p99_us;
-	a->sensors = sensors_open(o->sensors, &so, err, sizeof(err));
-	if (!a->sensors && o->sensors != SENSORS_AUTO) {
-		/* An explicit choice is not silently degraded. */
-		log_err("--sensors %s: %s", sensors_kind_name(o->sensors), err);
-		return -1;
-	}
-	if (!a->sensors) {
-		log_warn("no sensors (%s): running without metrics, protection loop idle", err);
-		return 0;
-	}
-	a->sensors_name = sensors_name(a->sensors);
-	log_info("sensors: %s%s", a->sensors_name, o->sensors == SENSORS_AUTO ? " (auto)" : "");
-	a->nr_cpus = sensors_nr_cpus(a->sensors);
-	a->cpu_now = calloc((size_t)a->nr_cpus, sizeof(*a->cpu_now));
-	a->cpu_before = calloc((size_t)a->nr_cpus, sizeof(*a->cpu_before));
-	if (!a->cpu_now || !a->cpu_before)
-		return -ENOMEM;
-	sensors_read_cpus(a->sensors, a->cpu_now, a->nr_cpus);
-	memcpy(a->cpu_before, a->cpu_now, sizeof(*a->cpu_now) * (size_t)a->nr_cpus);
-	return 0;
-}
-
-static bool workload_known(uint32_t wl_id, void *ctx)
-{
-	return workload_by_id(ctx, wl_id) != NULL;
 }
 
 static int load_config(const struct options *o, struct triage_config *cfg)
@@ -654,18 +555,13 @@ int main(int argc, char **argv)
 			 a.cfg.run_dir);
 	log_info("cgroup mode %s; levels under %s/", cg_mode_name(a.cg.mode), a.cfg.cgroup_root);
 
-	if (open_sensors(&a, &o) || setup_levels(&a))
+	if (agent_sensors_open(&a, o.sensors, o.keep_pins) || setup_levels(&a))
 		goto restore;
 	workloads_init(&a.reg, &a.cfg, &a.cg, a.sensors);
 	workloads_scan(&a.reg);
 	rules_scan(&a.reg);
 	workloads_reconcile(&a.reg);
-	if (a.sensors) {
-		int stale = sensors_prune(a.sensors, workload_known, &a.reg);
-
-		if (stale)
-			log_info("dropped %d tag(s) and counters of workloads gone since the last run", stale);
-	}
+	agent_sensors_prune(&a);
 	if (loop_open(&a, &lp))
 		goto restore;
 	log_info("running: tick %u ms, control socket %s/%s", a.cfg.tick_ms, a.cfg.run_dir, CTL_SOCK_NAME);
@@ -679,10 +575,7 @@ restore:
 	else
 		log_info("every setting restored; processes stay in their cgroups");
 	workloads_free(&a.reg);
-	if (a.sensors)
-		sensors_close(a.sensors);
-	free(a.cpu_now);
-	free(a.cpu_before);
+	agent_sensors_close(&a);
 	if (lp.lock_fd >= 0) {
 		char path[PATH_MAX + 16];
 
