@@ -36,7 +36,6 @@ struct sensors_opts {
 #define SENSORS_HAS_LEVEL_SPLIT (1u << 1) /* cpu_stats per level slot */
 #define SENSORS_HAS_INTERFERENCE (1u << 2) /* intf_ns, intf_count */
 #define SENSORS_HAS_WAIT_HIST (1u << 3)   /* wl_stats.wait_hist: wait quantiles */
-#define SENSORS_HAS_EVENTS (1u << 4)      /* sensors_event_fd() */
 
 /* What the proc back end lacks, in the words its warning and --doctor use. */
 #define SENSORS_PROC_LIMITS "no interference, no per-level CPU split, no wait histogram"
@@ -99,7 +98,7 @@ int sensors_forget_workload(struct sensors *s, uint32_t wl_id);
  * that went away while no agent ran. Returns how many entries it removed. */
 int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx);
 
-/* Something the sensors noticed on their own (SENSORS_HAS_EVENTS). */
+/* Something the sensors noticed on their own (kmod: the module's notifications). */
 enum sensors_event_kind {
 	SENSORS_EV_WAIT_EXCEEDED, /* a tagged task waited past its level's threshold */
 	SENSORS_EV_TASK_EXIT,     /* a tagged thread group exited; its tag is gone */

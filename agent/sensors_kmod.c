@@ -31,7 +31,7 @@ struct kmod_sensors {
 	bool gone;       /* the module was unloaded under the agent */
 };
 
-static const struct sensors_ops kmod_ops, kmod_ops_events;
+static const struct sensors_ops kmod_ops;
 
 static struct kmod_sensors *to_kmod(struct sensors *s)
 {
@@ -275,8 +275,6 @@ struct sensors *sensors_open_kmod(const struct sensors_opts *opts, char *err, si
 
 		if (kmod_client_subscribe(k->client, why, sizeof(why)))
 			log_warn("kmod: no events (%s): exited processes are noticed at the next tick", why);
-		else
-			k->base.ops = &kmod_ops_events;
 	}
 	kmod_features_str(k->info.features, features, sizeof(features));
 	log_debug("sensors: triage.ko %s, ABI %u, %d CPUs, features %s", k->info.module_version,
@@ -290,23 +288,16 @@ fail:
 	return NULL;
 }
 
-#define KMOD_OPS_COMMON                                                                           \
-	.kind = SENSORS_KMOD, .close = kmod_close, .tag_tgid = kmod_tag_tgid_op,                  \
-	.untag_tgid = kmod_untag_tgid_op, .read_cpus = kmod_read_cpus_op,                         \
-	.read_workload = kmod_read_workload_op, .forget_workload = kmod_forget_workload_op,       \
-	.prune = kmod_prune
-
-#define KMOD_FEATURES (SENSORS_HAS_LEVEL_SPLIT | SENSORS_HAS_INTERFERENCE | SENSORS_HAS_WAIT_HIST)
-
 static const struct sensors_ops kmod_ops = {
-	KMOD_OPS_COMMON,
-	.features = KMOD_FEATURES,
-};
-
-/* The same, with the module's notifications subscribed. */
-static const struct sensors_ops kmod_ops_events = {
-	KMOD_OPS_COMMON,
-	.features = KMOD_FEATURES | SENSORS_HAS_EVENTS,
-	.event_fd = kmod_event_fd_op,
+	.kind = SENSORS_KMOD,
+	.features = SENSORS_HAS_LEVEL_SPLIT | SENSORS_HAS_INTERFERENCE | SENSORS_HAS_WAIT_HIST,
+	.close = kmod_close,
+	.tag_tgid = kmod_tag_tgid_op,
+	.untag_tgid = kmod_untag_tgid_op,
+	.read_cpus = kmod_read_cpus_op,
+	.read_workload = kmod_read_workload_op,
+	.forget_workload = kmod_forget_workload_op,
+	.prune = kmod_prune,
+	.event_fd = kmod_event_fd_op, /* -1 until subscribed */
 	.read_events = kmod_read_events_op,
 };
