@@ -277,6 +277,78 @@ out:
 	req_wl_id(&nl, TRIAGE_CMD_FORGET_WL, 202, NULL, NULL, &c);
 }
 
+#define BIG_DUMP 300
+
+/* Counts replies naming our tgids (tags) or workload ids (wl_stats). */
+struct big_count {
+	const pid_t *pids;
+	int seen[BIG_DUMP];
+};
+
+static int big_cb(struct nlattr **tb, int cmd, void *arg)
+{
+	struct big_count *b = arg;
+	uint32_t wl;
+	int i;
+
+	if (!tb[TRIAGE_ATTR_WL_ID])
+		return -1;
+	wl = nla_get_u32(tb[TRIAGE_ATTR_WL_ID]);
+	if (wl < 1000 || wl >= 1000 + BIG_DUMP)
+		return 0;
+	i = wl - 1000;
+	if (cmd == TRIAGE_CMD_GET_TAGS &&
+	    (!tb[TRIAGE_ATTR_TGID] || nla_get_u32(tb[TRIAGE_ATTR_TGID]) != (uint32_t)b->pids[i]))
+		return -1;
+	b->seen[i]++;
+	return 0;
+}
+
+/* Dumps longer than one message buffer resume where they stopped. */
+static void test_big_dumps(void)
+{
+	const char *name = "GET_TAGS/GET_WL_STATS dumps over several buffers list each entry once";
+	static pid_t pids[BIG_DUMP];
+	struct big_count b = { .pids = pids };
+	struct tnl_call c;
+	int i, k, n = 0, cmd;
+
+	for (i = 0; i < BIG_DUMP; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			for (;;)
+				pause();
+		}
+		if (pids[i] > 0 && !req_tag(&nl, pids[i], i % 8, 1000 + i, 0, &c))
+			n++;
+	}
+	if (n != BIG_DUMP) {
+		tap_fail(name, "tagged %d of %d processes", n, BIG_DUMP);
+		goto out;
+	}
+	for (k = 0; k < 2; k++) {
+		cmd = k ? TRIAGE_CMD_GET_TAGS : TRIAGE_CMD_GET_WL_STATS;
+		memset(b.seen, 0, sizeof(b.seen));
+		if (req_dump(&nl, cmd, big_cb, &b, &c)) {
+			tap_fail(name, "dump of command %d: %d", cmd, c.err);
+			goto out;
+		}
+		for (i = 0; i < BIG_DUMP && b.seen[i] == 1; i++)
+			;
+		if (i < BIG_DUMP) {
+			tap_fail(name, "command %d listed workload %d %d times", cmd, 1000 + i,
+				 b.seen[i]);
+			goto out;
+		}
+	}
+	tap_ok(name);
+out:
+	for (i = 0; i < BIG_DUMP; i++) {
+		reap(pids[i]);
+		req_wl_id(&nl, TRIAGE_CMD_FORGET_WL, 1000 + i, NULL, NULL, &c);
+	}
+}
+
 static int gpu_cb(struct nlattr **tb, int cmd, void *arg)
 {
 	(void)arg;
@@ -617,6 +689,7 @@ int main(void)
 	test_affinity();
 	test_cpu_stats();
 	test_wl_stats();
+	test_big_dumps();
 	test_gpu();
 	test_unprivileged();
 	test_sticky();
