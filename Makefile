@@ -32,7 +32,7 @@ BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 VM_TEST_SRC := $(wildcard tests/vm/*.c)
 
-.PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-clean
+.PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-install kmod-clean
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
      $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) \
@@ -77,6 +77,14 @@ kmod:
 		echo "make kmod: no kernel build tree at $(KDIR); install the headers of that kernel (Debian: linux-headers-$$(uname -r)) or pass KDIR=/path/to/kernel/build" >&2; \
 		exit 1; fi
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) modules
+
+# Into /lib/modules/<release>/updates, so `modprobe triage` finds it. The
+# release is the one the headers were built for (utsrelease.h): some
+# distributions' header trees report another in `make kernelrelease`.
+KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+
+kmod-install: kmod need-root
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KREL) INSTALL_MOD_DIR=updates modules_install
 
 kmod-clean:
 	@if [ -e "$(KDIR)/Makefile" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean; fi
