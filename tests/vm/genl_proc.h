@@ -21,16 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "genl_util.h"
+
 /* Possible CPUs (set by the program before spawning kids). */
 static int nr_possible;
-
-static inline long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static inline void pin_self(int cpu)
 {

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Requests genl_test.c sends to triage.ko, and the parsers of their
- * replies: each parser checks that the reply carries what the spec
- * (docs/netlink/triage.yaml) says, with exact struct sizes.
+ * Requests genl_test.c sends to triage.ko, the parsers of their replies
+ * and a waiter for notifications: each parser checks that the message
+ * carries what the spec (docs/netlink/triage.yaml) says, with exact
+ * struct sizes.
  */
 #ifndef TRIAGE_TESTS_VM_GENL_REQ_H
 #define TRIAGE_TESTS_VM_GENL_REQ_H
 
 #include <stdbool.h>
+#include <poll.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "triage/sensors.h"
 #include "genl_util.h"
@@ -150,6 +153,85 @@ static inline int wl_cb(struct nlattr **tb, int cmd, void *arg)
 		memcpy(&r->ws, nla_data(tb[TRIAGE_ATTR_WL_STATS]), sizeof(r->ws));
 	}
 	return 0;
+}
+
+/* A mutating request that root would get through. */
+static inline struct nl_msg *mutating_request(struct tnl *t, int cmd, pid_t target)
+{
+	struct nl_msg *m = tnl_msg(t, cmd, 0);
+	uint8_t mask = 1;
+
+	if (cmd == TRIAGE_CMD_FORGET_WL) {
+		nla_put_u32(m, TRIAGE_ATTR_WL_ID, 999);
+		return m;
+	}
+	nla_put_u32(m, TRIAGE_ATTR_TGID, target);
+	if (cmd == TRIAGE_CMD_TAG) {
+		nla_put_u32(m, TRIAGE_ATTR_SLOT, 0);
+		nla_put_u32(m, TRIAGE_ATTR_WL_ID, 999);
+	}
+	if (cmd == TRIAGE_CMD_SET_AFFINITY)
+		nla_put(m, TRIAGE_ATTR_CPUMASK, 1, &mask);
+	return m;
+}
+
+/* ---- events ---- */
+
+struct event {
+	int cmd;
+	uint32_t tgid, tid, wl, slot, thr, suppressed;
+	uint64_t wait_ns;
+	bool has_all;
+};
+
+struct event_wait {
+	int cmd;
+	uint32_t tgid;
+	bool found;
+	struct event ev;
+};
+
+static inline int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[TRIAGE_ATTR_MAX + 1];
+	struct event_wait *w = arg;
+	struct event e = { .cmd = gh->cmd };
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, TRIAGE_ATTR_MAX, NULL) || !tb[TRIAGE_ATTR_TGID] ||
+	    gh->cmd != w->cmd || nla_get_u32(tb[TRIAGE_ATTR_TGID]) != w->tgid || w->found)
+		return NL_OK;
+	e.tgid = w->tgid;
+	e.has_all = tb[TRIAGE_ATTR_WL_ID] && tb[TRIAGE_ATTR_SLOT];
+	e.wl = tb[TRIAGE_ATTR_WL_ID] ? nla_get_u32(tb[TRIAGE_ATTR_WL_ID]) : 0;
+	e.slot = tb[TRIAGE_ATTR_SLOT] ? nla_get_u32(tb[TRIAGE_ATTR_SLOT]) : 0;
+	if (e.cmd == TRIAGE_CMD_WAIT_EXCEEDED) {
+		e.has_all = e.has_all && tb[TRIAGE_ATTR_TID] && tb[TRIAGE_ATTR_WAIT_NS] &&
+			    tb[TRIAGE_ATTR_WAIT_THRESHOLD_US] && tb[TRIAGE_ATTR_SUPPRESSED];
+		if (e.has_all) {
+			e.tid = nla_get_u32(tb[TRIAGE_ATTR_TID]);
+			e.wait_ns = nla_get_u64(tb[TRIAGE_ATTR_WAIT_NS]);
+			e.thr = nla_get_u32(tb[TRIAGE_ATTR_WAIT_THRESHOLD_US]);
+			e.suppressed = nla_get_u32(tb[TRIAGE_ATTR_SUPPRESSED]);
+		}
+	}
+	w->ev = e;
+	w->found = true;
+	return NL_OK;
+}
+
+static inline bool event_wait(struct tnl *ev, int cmd, uint32_t tgid, int timeout_ms, struct event *out)
+{
+	struct event_wait w = { .cmd = cmd, .tgid = tgid };
+	long deadline = now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = nl_socket_get_fd(ev->sk), .events = POLLIN };
+
+	nl_socket_modify_cb(ev->sk, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &w);
+	while (!w.found && now_ms() < deadline)
+		if (poll(&pfd, 1, deadline - now_ms()) > 0)
+			nl_recvmsgs_default(ev->sk);
+	*out = w.ev;
+	return w.found;
 }
 
 #endif
