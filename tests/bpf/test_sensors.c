@@ -412,7 +412,15 @@ Test(sensors, counters_continue_across_restart_on_kept_pins)
 	stop_hog(HOG_CRITICAL);
 	before = read_workload(hog_tags[HOG_CRITICAL].wl_id);
 	cpu_before = read_cpu(fx.shared_cpu);
-	cr_assert_gt(before.cpu_ns, 0);
+	cr_assert_gt(before.cpu_ns, 0,
+		     "hog ran %llu ns by /proc but wl_stats has cpu_ns 0 (waits %llu, vol %llu, "
+		     "invol %llu; CPU %d: busy[0] %llu, untagged %llu, switches %llu)",
+		     (unsigned long long)proc_cpu_ns(fx.hog[HOG_CRITICAL]),
+		     (unsigned long long)before.wait_count, (unsigned long long)before.nr_voluntary,
+		     (unsigned long long)before.nr_involuntary, fx.shared_cpu,
+		     (unsigned long long)cpu_before.busy_ns[0],
+		     (unsigned long long)cpu_before.busy_ns[TRIAGE_SLOT_UNTAGGED],
+		     (unsigned long long)cpu_before.nr_switches);
 
 	sensors_close(fx.sensors);
 	fx.sensors = NULL;
