@@ -312,8 +312,12 @@ static __always_inline void slice_end(struct triage_cpu_stats *cs, const struct 
 		if (fair_slice < delta)
 			delta = fair_slice;
 		tc = bpf_task_storage_get(&task_ctxs, prev, 0, 0);
-		slot = tc ? tc->slot : TRIAGE_SLOT_UNTAGGED;
-		wl_id = tc ? tc->wl_id : 0;
+		if (tc) {
+			slot = tc->slot;
+			wl_id = tc->wl_id;
+		} else {
+			task_tag_lookup(prev, task_cgid(prev), &slot, &wl_id);
+		}
 	}
 	if (!prev_pid) {
 		cs->idle_ns += delta;

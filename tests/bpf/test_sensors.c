@@ -402,7 +402,8 @@ Test(sensors, hogs_sharing_a_cpu_are_counted_by_level)
 Test(sensors, counters_continue_across_restart_on_kept_pins)
 {
 	struct triage_wl_stats before, after, later;
-	struct triage_cpu_stats cpu_before, cpu_after;
+	struct triage_cpu_stats cpu_before, cpu_after, cpu_later;
+	uint64_t ran;
 	struct stat st;
 
 	fx.sensors = open_sensors(true);
@@ -434,11 +435,22 @@ Test(sensors, counters_continue_across_restart_on_kept_pins)
 	cr_assert_geq(cpu_after.nr_switches, cpu_before.nr_switches);
 
 	/* The tag was pinned too: the hog keeps being counted. */
+	ran = proc_cpu_ns(fx.hog[HOG_CRITICAL]);
 	resume_hog(HOG_CRITICAL);
 	sleep_ms(300);
 	stop_hog(HOG_CRITICAL);
+	ran = proc_cpu_ns(fx.hog[HOG_CRITICAL]) - ran;
 	later = read_workload(hog_tags[HOG_CRITICAL].wl_id);
-	cr_assert_gt(later.cpu_ns, after.cpu_ns + 100000000ULL, "tag lost across restart");
+	cpu_later = read_cpu(fx.shared_cpu);
+	cr_assert_gt(later.cpu_ns, after.cpu_ns + 100000000ULL,
+		     "tag lost across restart: the hog ran %llu ns more by /proc, cpu_ns grew %llu "
+		     "ns; CPU %d: busy[0] grew %llu ns, untagged %llu ns, %llu switches",
+		     (unsigned long long)ran, (unsigned long long)(later.cpu_ns - after.cpu_ns),
+		     fx.shared_cpu,
+		     (unsigned long long)(cpu_later.busy_ns[0] - cpu_after.busy_ns[0]),
+		     (unsigned long long)(cpu_later.busy_ns[TRIAGE_SLOT_UNTAGGED] -
+					  cpu_after.busy_ns[TRIAGE_SLOT_UNTAGGED]),
+		     (unsigned long long)(cpu_later.nr_switches - cpu_after.nr_switches));
 
 	sensors_close(fx.sensors);
 	fx.sensors = NULL;
