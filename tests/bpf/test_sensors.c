@@ -249,27 +249,57 @@ static void release_hog(enum hog_id id)
 	cr_assert_eq(write(fx.hog_go[id], "g", 1), 1);
 }
 
-/* Stopping makes the hog switch out, so its last slice is accounted. */
-static void stop_hog(enum hog_id id)
-{
-	int status;
-
-	cr_assert_eq(kill(fx.hog[id], SIGSTOP), 0);
-	cr_assert_eq(waitpid(fx.hog[id], &status, WUNTRACED), fx.hog[id]);
-	cr_assert(WIFSTOPPED(status));
-}
-
-static void resume_hog(enum hog_id id)
-{
-	cr_assert_eq(kill(fx.hog[id], SIGCONT), 0);
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+/* voluntary_ctxt_switches of a process, from /proc/PID/status. */
+static long voluntary_switches(pid_t pid)
+{
+	char path[64], line[256];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Stopping makes the hog switch out, so its last slice is accounted. The
+ * parent hears of the stop before the hog has called schedule(), so
+ * waitpid() alone may return while the slice is still open: wait for the
+ * voluntary switch itself (a spinning hog makes no other).
+ */
+static void stop_hog(enum hog_id id)
+{
+	long before = voluntary_switches(fx.hog[id]);
+	int status, tries = 0;
+
+	cr_assert_eq(kill(fx.hog[id], SIGSTOP), 0);
+	cr_assert_eq(waitpid(fx.hog[id], &status, WUNTRACED), fx.hog[id]);
+	cr_assert(WIFSTOPPED(status));
+	while (voluntary_switches(fx.hog[id]) <= before) {
+		cr_assert_lt(tries++, 1000, "hog %d stopped but never switched out", fx.hog[id]);
+		sleep_ms(1);
+	}
+	/* The count goes up a few instructions before the sched_switch
+	 * tracepoint, in the same runqueue-locked section: let it finish. */
+	sleep_ms(20);
+}
+
+static void resume_hog(enum hog_id id)
+{
+	cr_assert_eq(kill(fx.hog[id], SIGCONT), 0);
 }
 
 /* utime + stime of a process, in ns, from /proc/PID/stat. */
