@@ -132,42 +132,30 @@ static __always_inline __u64 tags_gen_now(void)
 	return m ? m->tags_gen : 0;
 }
 
-/* Direct BTF loads: the same CO-RE path as BPF_CORE_READ(t, cgroups,
- * dfl_cgrp, kn, id), without a helper call per step. */
-static __always_inline __u64 task_cgid(struct task_struct *t)
+/* Brings tc's cached tag up to date; cheap when nothing changed. */
+static __always_inline void task_tag_refresh(struct task_ctx *tc, struct task_struct *t)
 {
-	return t->cgroups->dfl_cgrp->kn->id;
-}
-
-/* t's level slot and workload from the tag maps, uncached. */
-static __always_inline void task_tag_lookup(struct task_struct *t, __u64 cgid, __u32 *slot,
-					    __u32 *wl_id)
-{
-	struct triage_tag *tag = bpf_map_lookup_elem(&cg_tags, &cgid);
+	/* Direct BTF loads: the same CO-RE path as BPF_CORE_READ(t, cgroups,
+	 * dfl_cgrp, kn, id), without a helper call per step. */
+	__u64 cgid = t->cgroups->dfl_cgrp->kn->id;
+	__u64 gen = tags_gen_now();
+	struct triage_tag *tag;
 	__u32 tgid;
 
+	if (tc->tag_cgid == cgid && tc->tag_gen == gen)
+		return;
+	tag = bpf_map_lookup_elem(&cg_tags, &cgid);
 	if (!tag) {
 		tgid = t->tgid;
 		tag = bpf_map_lookup_elem(&tgid_tags, &tgid);
 	}
 	if (tag && tag->slot < TRIAGE_MAX_LEVELS) {
-		*slot = tag->slot;
-		*wl_id = tag->wl_id;
+		tc->slot = tag->slot;
+		tc->wl_id = tag->wl_id;
 	} else {
-		*slot = TRIAGE_SLOT_UNTAGGED;
-		*wl_id = 0;
+		tc->slot = TRIAGE_SLOT_UNTAGGED;
+		tc->wl_id = 0;
 	}
-}
-
-/* Brings tc's cached tag up to date; cheap when nothing changed. */
-static __always_inline void task_tag_refresh(struct task_ctx *tc, struct task_struct *t)
-{
-	__u64 cgid = task_cgid(t);
-	__u64 gen = tags_gen_now();
-
-	if (tc->tag_cgid == cgid && tc->tag_gen == gen)
-		return;
-	task_tag_lookup(t, cgid, &tc->slot, &tc->wl_id);
 	tc->tag_cgid = cgid;
 	tc->tag_gen = gen;
 }
@@ -312,12 +300,8 @@ static __always_inline void slice_end(struct triage_cpu_stats *cs, const struct 
 		if (fair_slice < delta)
 			delta = fair_slice;
 		tc = bpf_task_storage_get(&task_ctxs, prev, 0, 0);
-		if (tc) {
-			slot = tc->slot;
-			wl_id = tc->wl_id;
-		} else {
-			task_tag_lookup(prev, task_cgid(prev), &slot, &wl_id);
-		}
+		slot = tc ? tc->slot : TRIAGE_SLOT_UNTAGGED;
+		wl_id = tc ? tc->wl_id : 0;
 	}
 	if (!prev_pid) {
 		cs->idle_ns += delta;
@@ -373,16 +357,7 @@ int BPF_PROG(triage_switch, bool preempt, struct task_struct *prev, struct task_
 	}
 	tc = bpf_task_storage_get(&task_ctxs, next, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!tc) {
-		/*
-		 * Task storage can refuse (before 6.2 it does whenever this
-		 * CPU is inside another task-storage user, such as a task
-		 * being freed that got preempted). Only next's wait is lost:
-		 * its slice must still count, or a whole run of a busy task
-		 * would vanish from busy_ns and cpu_ns.
-		 */
-		task_tag_lookup(next, task_cgid(next), &run->slot, &run->wl_id);
-		run->pid = next->pid;
-		run->run_start = now;
+		run->run_start = 0;
 		return 0;
 	}
 	task_tag_refresh(tc, next);
