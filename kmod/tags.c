@@ -320,23 +320,26 @@ int triage_cmd_get_wl_stats(struct sk_buff *skb, struct genl_info *info)
  * Dumps walk a hash table in several calls: cb->args[0] is the bucket,
  * cb->args[1] how many entries of it were sent. Entries added or removed
  * between calls may be missed or repeated, as with any netlink dump.
+ * put() adds one entry's attributes, or fails when skb is full.
  */
-int triage_dump_wl_stats(struct sk_buff *skb, struct netlink_callback *cb)
+static int dump_table(struct sk_buff *skb, struct netlink_callback *cb, struct hlist_head *table,
+		      unsigned long nr_buckets, u8 cmd,
+		      int (*put)(struct sk_buff *skb, struct hlist_node *node))
 {
 	unsigned long bkt = cb->args[0], skip = cb->args[1], idx;
-	struct triage_wl *wl;
+	struct hlist_node *node;
 	void *hdr;
 
 	rcu_read_lock();
-	for (; bkt < HASH_SIZE(triage_wl_table); bkt++, skip = 0) {
+	for (; bkt < nr_buckets; bkt++, skip = 0) {
 		idx = 0;
-		hlist_for_each_entry_rcu(wl, &triage_wl_table[bkt], node) {
+		__hlist_for_each_rcu(node, &table[bkt]) {
 			if (idx++ < skip)
 				continue;
-			hdr = triage_dump_put(skb, cb, TRIAGE_CMD_GET_WL_STATS);
+			hdr = triage_dump_put(skb, cb, cmd);
 			if (!hdr)
 				goto full;
-			if (wl_stats_put(skb, wl)) {
+			if (put(skb, node)) {
 				genlmsg_cancel(skb, hdr);
 				goto full;
 			}
@@ -351,37 +354,33 @@ full:
 	return skb->len;
 }
 
+static int wl_dump_one(struct sk_buff *skb, struct hlist_node *node)
+{
+	return wl_stats_put(skb, hlist_entry(node, struct triage_wl, node));
+}
+
+int triage_dump_wl_stats(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return dump_table(skb, cb, triage_wl_table, HASH_SIZE(triage_wl_table),
+			  TRIAGE_CMD_GET_WL_STATS, wl_dump_one);
+}
+
+static int tag_dump_one(struct sk_buff *skb, struct hlist_node *node)
+{
+	const struct triage_tag_node *t = hlist_entry(node, struct triage_tag_node, node);
+
+	if (nla_put_u32(skb, TRIAGE_ATTR_TGID, t->tgid) ||
+	    nla_put_u32(skb, TRIAGE_ATTR_SLOT, t->slot) ||
+	    nla_put_u32(skb, TRIAGE_ATTR_WL_ID, t->wl->wl_id) ||
+	    nla_put_u32(skb, TRIAGE_ATTR_WAIT_THRESHOLD_US, t->wait_threshold_us))
+		return -EMSGSIZE;
+	return 0;
+}
+
 int triage_dump_tags(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	unsigned long bkt = cb->args[0], skip = cb->args[1], idx;
-	struct triage_tag_node *t;
-	void *hdr;
-
-	rcu_read_lock();
-	for (; bkt < HASH_SIZE(triage_tag_table); bkt++, skip = 0) {
-		idx = 0;
-		hlist_for_each_entry_rcu(t, &triage_tag_table[bkt], node) {
-			if (idx++ < skip)
-				continue;
-			hdr = triage_dump_put(skb, cb, TRIAGE_CMD_GET_TAGS);
-			if (!hdr)
-				goto full;
-			if (nla_put_u32(skb, TRIAGE_ATTR_TGID, t->tgid) ||
-			    nla_put_u32(skb, TRIAGE_ATTR_SLOT, t->slot) ||
-			    nla_put_u32(skb, TRIAGE_ATTR_WL_ID, t->wl->wl_id) ||
-			    nla_put_u32(skb, TRIAGE_ATTR_WAIT_THRESHOLD_US, t->wait_threshold_us)) {
-				genlmsg_cancel(skb, hdr);
-				goto full;
-			}
-			genlmsg_end(skb, hdr);
-		}
-	}
-	idx = 0;
-full:
-	rcu_read_unlock();
-	cb->args[0] = bkt;
-	cb->args[1] = idx ? idx - 1 : 0;
-	return skb->len;
+	return dump_table(skb, cb, triage_tag_table, HASH_SIZE(triage_tag_table),
+			  TRIAGE_CMD_GET_TAGS, tag_dump_one);
 }
 
 /* Module exit, after the probes are gone and the family unregistered. */
