@@ -16,26 +16,34 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
-	     -Iinclude -Iagent -I$(BUILD) $(PKG_CFLAGS)
+	     -Iinclude -Iagent -I. -I$(BUILD) $(PKG_CFLAGS)
 LDLIBS    += $(PKG_LIBS) -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -I$(BUILD)
 
 # Programs are agent/<name>.c with a main(); everything else in agent/ is
 # library code shared by them and by the tests.
+# The planner (agent/planner/, pure) and the zoo and platform readers
+# (dnn/*.c) are library code too.
 AGENT_MAINS := agent/triaged.c agent/triagectl.c
 AGENT_LIB_SRC := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
+PLANNER_SRC := $(wildcard agent/planner/*.c)
+DNN_LIB_SRC := $(wildcard dnn/*.c)
 AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
+		 $(patsubst agent/planner/%.c,$(BUILD)/planner/%.o,$(PLANNER_SRC)) \
+		 $(patsubst dnn/%.c,$(BUILD)/dnn/%.o,$(DNN_LIB_SRC)) \
 		 $(BUILD)/agent/default_config.o
+SIM_SRC   := $(wildcard bench/sim/*.c)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 VM_TEST_SRC := $(wildcard tests/vm/*.c)
 
-.PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-install kmod-clean
+.PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
+	bench bench-planner
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
-     $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) \
+     $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/planner-sim \
      $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC))
 
 need-root:
@@ -90,10 +98,18 @@ kmod-clean:
 	@if [ -e "$(KDIR)/Makefile" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean; fi
 
 # ---- agent --------------------------------------------------------------
-$(BUILD) $(BUILD)/agent $(BUILD)/tests $(BUILD)/bench $(BUILD)/vm:
+$(BUILD) $(BUILD)/agent $(BUILD)/planner $(BUILD)/dnn $(BUILD)/tests $(BUILD)/bench $(BUILD)/vm:
 	@mkdir -p $@
 
 $(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/triage/*.h) | $(BUILD)/agent
+	@echo "  CC    $@"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/planner/%.o: agent/planner/%.c $(wildcard agent/planner/*.h) | $(BUILD)/planner
+	@echo "  CC    $@"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/dnn/%.o: dnn/%.c $(wildcard dnn/*.h) $(wildcard agent/planner/*.h) | $(BUILD)/dnn
 	@echo "  CC    $@"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
@@ -129,6 +145,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libtriage.a | $(BUILD)/bench
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage.a -o $@ $(LDLIBS) -lpthread
 
+# The planner's simulator: ground truth for bench-planner.
+$(BUILD)/bench/planner-sim: $(SIM_SRC) $(wildcard bench/sim/*.h) $(BUILD)/libtriage.a | $(BUILD)/bench
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) -Ibench/sim $(SIM_SRC) $(BUILD)/libtriage.a -o $@ $(LDLIBS)
+
 # Programs the QEMU rig runs inside the VM (tests/vm/run copies them in).
 $(BUILD)/vm/%: tests/vm/%.c $(BUILD)/libtriage.a | $(BUILD)/vm
 	@echo "  LD    $@"
@@ -154,6 +175,11 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run-all $(BUILD)
+
+# Planner policies judged by the simulator; writes docs/results/planner.md.
+# Needs no root, no module and no GPU.
+bench-planner: $(BUILD)/bench/planner-sim
+	@bench/planner $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
