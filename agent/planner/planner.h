@@ -105,12 +105,19 @@ struct plan_workload {
 };
 
 struct plan_stage {
-	int unit;     /* index into platform units */
-	int first;    /* first layer */
-	int last;     /* last layer, inclusive */
-	int cores;    /* CPU: whole cores given to it (0: time-shares the unit) */
-	double share; /* fraction of the unit it is expected to use */
+	int unit;      /* index into platform units */
+	int first;     /* first layer */
+	int last;      /* last layer, inclusive */
+	int cores;     /* CPU: whole cores it owns; 0: time-shares the cores
+			* no stage owns, with one thread per such core */
+	double weight; /* its share of a contended unit (what the agent turns
+			* into cpu.weight and the GPU share); 0: plan_estimate()
+			* sets plan_rank_weight() of its DNN */
+	double share;  /* fraction of the unit it is expected to use */
 };
+
+/* Stages hand inferences over through FIFO queues of this depth. */
+#define PLAN_QUEUE_DEPTH 2
 
 struct plan_dnn_map {
 	int nr_stages;
@@ -149,6 +156,9 @@ struct plan_problem {
 	 * plan_problem_prepare(). */
 	double potential[PLAN_MAX_DNNS];
 	struct plan_mapping potential_map[PLAN_MAX_DNNS];
+	/* Per-stage cost tables of every DNN on every unit, built by
+	 * plan_problem_prepare() and freed by plan_problem_release(). */
+	struct plan_tables *tables;
 };
 
 void plan_params_default(struct plan_params *p);
@@ -157,6 +167,7 @@ void plan_params_default(struct plan_params *p);
  * of each DNN alone). Returns 0 or -1 with a message in err (a DNN without a
  * model, a model without layers, a platform without a usable unit). */
 int plan_problem_prepare(struct plan_problem *pb, char *err, size_t errlen);
+void plan_problem_release(struct plan_problem *pb);
 
 /* ---- mappings: validity --------------------------------------------------- */
 
@@ -185,8 +196,11 @@ struct plan_cost plan_layer_cost(const struct plan_unit *u, const struct plan_la
 /* Seconds to hand cut_bytes from unit a to unit b. */
 double plan_transfer_s(const struct plan_platform *p, int a, int b, double bytes);
 
-/* Gives CPU cores to the stages of m (fills stages[].cores), then estimates
- * every DNN's throughput and latency, corrections applied. m must be valid. */
+/* Gives CPU cores to the stages of m (fills stages[].cores: on a CPU unit
+ * that is not an aggregate, one core each while there are enough, the rest
+ * one at a time to the stage with the largest weighted time; else all
+ * time-share), fills weights left at 0 and shares, then estimates every
+ * DNN's throughput and latency, corrections applied. m must be valid. */
 void plan_estimate(const struct plan_problem *pb, struct plan_mapping *m, struct plan_estimate *e);
 
 /* ---- reward ---------------------------------------------------------------- */
