@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "config_json.h"
+#include "config_planner.h"
 
 /* Level and workload names become cgroup directory names and show up in
  * 15-character comm-sized fields, hence the short limit. */
@@ -34,7 +35,7 @@
 
 static const char *const top_keys[] = {
 	"tick_ms", "status_ms", "rule_scan_ms", "cgroup_root", "pin_dir",
-	"run_dir", "levels",    "protection",   "rules",       NULL,
+	"run_dir", "levels",    "protection",   "rules",       "planner", NULL,
 };
 static const char *const level_keys[] = {
 	"name",     "rank",        "weight",   "cpus", "floor_cores",
@@ -44,7 +45,9 @@ static const char *const protection_keys[] = {
 	"period_us", "decrease", "increase_cores", "calm_ticks", "confirm_ticks", "verify_ticks",
 	"hold_off_ticks", NULL,
 };
-static const char *const rule_keys[] = { "level", "workload", "match", NULL };
+static const char *const rule_keys[] = {
+	"level", "workload", "match", "model", "latency_ms", NULL,
+};
 
 static const struct {
 	const char *key;
@@ -389,6 +392,7 @@ static int parse_match(struct json_check *jc, struct json_object *arr, const cha
 static int parse_rule(struct json_check *jc, struct json_object *obj, const char *path,
 		      const struct triage_config *cfg, struct rule_cfg *rule)
 {
+	static const struct json_check_range latency_range = { 0, 60000, true, false };
 	char configured[TRIAGE_MAX_LEVELS * (TRIAGE_NAME_MAX + 2)] = "";
 	char key_path[JSON_CHECK_PATH_MAX];
 	char buf[JSON_CHECK_DESCRIBE_MAX];
@@ -415,6 +419,18 @@ static int parse_rule(struct json_check *jc, struct json_object *obj, const char
 	if (json_check_lookup(obj, path, "workload", &val, key_path) &&
 	    get_name(jc, val, key_path, rule->workload))
 		return -1;
+
+	if (json_check_lookup(obj, path, "model", &val, key_path) &&
+	    config_get_model_name(jc, val, key_path, rule->model))
+		return -1;
+	if (json_check_opt_number(jc, obj, path, "latency_ms", &latency_range, &rule->latency_ms))
+		return -1;
+	/* A target on a workload the planner cannot model would be ignored
+	 * without a word. */
+	if (rule->latency_ms > 0 && !rule->model[0]) {
+		json_check_key_path(key_path, path, "latency_ms");
+		return json_check_fail(jc, key_path, "a latency target needs a \"model\" in the same rule");
+	}
 
 	if (require_key(jc, obj, path, "match", &val, key_path))
 		return -1;
@@ -458,6 +474,7 @@ static void set_defaults(struct triage_config *cfg)
 		.verify_ticks = 10,
 		.hold_off_ticks = 400,
 	};
+	config_planner_defaults(&cfg->planner);
 }
 
 static int parse_root(struct json_check *jc, struct json_object *root, struct triage_config *cfg)
@@ -490,6 +507,9 @@ static int parse_root(struct json_check *jc, struct json_object *root, struct tr
 	    parse_protection(jc, val, &cfg->protection))
 		return -1;
 	if (json_check_lookup(root, "", "rules", &val, key_path) && parse_rules(jc, val, cfg))
+		return -1;
+	if (json_check_lookup(root, "", "planner", &val, key_path) &&
+	    config_parse_planner(jc, val, &cfg->planner))
 		return -1;
 	return 0;
 }

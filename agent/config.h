@@ -17,6 +17,8 @@
 #define CONFIG_MAX_RULES 64
 #define CONFIG_MAX_TERMS 8 /* per AND set */
 #define CONFIG_MAX_SETS 8  /* AND sets per rule, OR-ed */
+/* Model and platform names: the planner's name field (PLAN_NAME_MAX). */
+#define CONFIG_MODEL_MAX 32
 
 struct level_cfg {
 	char name[TRIAGE_NAME_MAX]; /* [a-z0-9_-], 1..15 characters */
@@ -51,6 +53,8 @@ struct rule_cfg { /* any set must hold */
 	char workload[TRIAGE_NAME_MAX]; /* "" = named after the comm */
 	int nr_sets;
 	struct match_set sets[CONFIG_MAX_SETS];
+	char model[CONFIG_MODEL_MAX]; /* model zoo name given to its workloads, "" = none */
+	double latency_ms;            /* their latency target, 0 = none */
 };
 
 struct protection_cfg {
@@ -61,6 +65,19 @@ struct protection_cfg {
 	unsigned confirm_ticks; /* consecutive missed ticks before a cut */
 	unsigned verify_ticks;  /* ticks after which a cut that did not help is undone */
 	unsigned hold_off_ticks; /* first pause of cuts to a level whose cut did not help */
+};
+
+struct planner_cfg {
+	bool enabled;
+	char platform[CONFIG_MODEL_MAX];     /* "auto" or a platform profile name */
+	char models_dir[CONFIG_PATH_MAX];    /* "" = the zoo reader's default */
+	char platforms_dir[CONFIG_PATH_MAX]; /* "" = the platform reader's default */
+	unsigned replan_ms;                  /* search again this often with an unchanged mix */
+	double budget_ms;                    /* longest one search may hold the event loop */
+	unsigned iterations;                 /* search iterations per decision, 0 = budget only */
+	unsigned seed;
+	double floor;      /* starvation floor, fraction of a DNN's throughput alone */
+	double rank_decay; /* reward weight of rank r: rank_decay^(r-1) */
 };
 
 struct triage_config {
@@ -75,6 +92,7 @@ struct triage_config {
 	struct protection_cfg protection;
 	int nr_rules;
 	struct rule_cfg rules[CONFIG_MAX_RULES];
+	struct planner_cfg planner;
 };
 
 /* The embedded default text (docs/triage.example.json). */
@@ -101,5 +119,10 @@ int config_level_index(const struct triage_config *cfg, const char *name);
 
 /* Whether name is a valid level or workload name (also used for triagectl). */
 bool config_name_valid(const char *name);
+
+/* Whether name can name a model or a platform profile: 1..31 characters
+ * from a-z, 0-9, '_', '-' and '.', not starting with '.' (it names a file
+ * in the zoo's directory, so it must never walk out of it). */
+bool config_model_name_valid(const char *name);
 
 #endif

@@ -19,6 +19,8 @@
 #define RULE_WITH_MATCH(m) "{" ONE_LEVEL ",\"rules\":[{\"level\":\"a\",\"match\":" m "}]}"
 #define LEVEL_WITH(kv) "{\"levels\":[{\"name\":\"a\",\"rank\":1," kv "}]}"
 #define PROTECTION_WITH(kv) "{" ONE_LEVEL ",\"protection\":{" kv "}}"
+#define PLANNER_WITH(kv) "{" ONE_LEVEL ",\"planner\":{" kv "}}"
+#define RULE_WITH(kv) "{" ONE_LEVEL ",\"rules\":[{\"level\":\"a\"," kv ",\"match\":[[{\"comm\":\"x\"}]]}]}"
 
 static struct triage_config *new_config(void)
 {
@@ -64,6 +66,16 @@ static void assert_default_globals(const struct triage_config *cfg)
 	cr_assert_eq(cfg->protection.verify_ticks, 10);
 	cr_assert_eq(cfg->protection.hold_off_ticks, 400);
 	cr_assert_eq(cfg->protection.calm_ticks, 4);
+	cr_assert_eq(cfg->planner.enabled, true);
+	cr_assert_str_eq(cfg->planner.platform, "auto");
+	cr_assert_str_eq(cfg->planner.models_dir, "");
+	cr_assert_str_eq(cfg->planner.platforms_dir, "");
+	cr_assert_eq(cfg->planner.replan_ms, 5000);
+	cr_assert_float_eq(cfg->planner.budget_ms, 10, 1e-9);
+	cr_assert_eq(cfg->planner.iterations, 2000);
+	cr_assert_eq(cfg->planner.seed, 1);
+	cr_assert_float_eq(cfg->planner.floor, 0.1, 1e-9);
+	cr_assert_float_eq(cfg->planner.rank_decay, 0.5, 1e-9);
 }
 
 Test(config_default, embedded_default_parses)
@@ -201,6 +213,60 @@ Test(config_good, levels_are_sorted_by_rank_and_rules_follow)
 	free(cfg);
 }
 
+Test(config_good, planner_keys_are_read)
+{
+	struct triage_config *cfg = new_config();
+
+	parse_ok(PLANNER_WITH("\"enabled\": false, \"platform\": \"orin-agx\","
+			      " \"models_dir\": \"dnn/models\", \"platforms_dir\": \"/opt/p\","
+			      " \"replan_ms\": 100, \"budget_ms\": 2.5, \"iterations\": 0,"
+			      " \"seed\": 4294967295, \"floor\": 0.25, \"rank_decay\": 1"),
+		 cfg);
+	cr_assert_eq(cfg->planner.enabled, false);
+	cr_assert_str_eq(cfg->planner.platform, "orin-agx");
+	cr_assert_str_eq(cfg->planner.models_dir, "dnn/models");
+	cr_assert_str_eq(cfg->planner.platforms_dir, "/opt/p");
+	cr_assert_eq(cfg->planner.replan_ms, 100);
+	cr_assert_float_eq(cfg->planner.budget_ms, 2.5, 1e-9);
+	cr_assert_eq(cfg->planner.iterations, 0);
+	cr_assert_eq(cfg->planner.seed, 4294967295u);
+	cr_assert_float_eq(cfg->planner.floor, 0.25, 1e-9);
+	cr_assert_float_eq(cfg->planner.rank_decay, 1, 1e-9);
+	free(cfg);
+}
+
+Test(config_good, a_rule_may_name_a_model_and_a_latency_target)
+{
+	struct triage_config *cfg = new_config();
+
+	parse_ok("{" TWO_LEVELS ", \"rules\": ["
+		 "{\"level\": \"a\", \"model\": \"resnet18\", \"latency_ms\": 33.3,"
+		 " \"match\": [[{\"comm\": \"det\"}]]},"
+		 "{\"level\": \"b\", \"match\": [[{\"comm\": \"other\"}]]}]}",
+		 cfg);
+	cr_assert_str_eq(cfg->rules[0].model, "resnet18");
+	cr_assert_float_eq(cfg->rules[0].latency_ms, 33.3, 1e-9);
+	cr_assert_str_eq(cfg->rules[1].model, "", "no model: not planned");
+	cr_assert_float_eq(cfg->rules[1].latency_ms, 0, 1e-9);
+	free(cfg);
+}
+
+Test(config_names, model_name_validity)
+{
+	cr_assert(config_model_name_valid("resnet18"));
+	cr_assert(config_model_name_valid("yolov4tiny"));
+	cr_assert(config_model_name_valid("orin-agx"));
+	cr_assert(config_model_name_valid("net_v1.5"));
+	cr_assert(config_model_name_valid("1234567890123456789012345678901"));
+	cr_assert_not(config_model_name_valid("12345678901234567890123456789012"));
+	cr_assert_not(config_model_name_valid(""));
+	cr_assert_not(config_model_name_valid(".hidden"));
+	cr_assert_not(config_model_name_valid("../etc"));
+	cr_assert_not(config_model_name_valid("a/b"));
+	cr_assert_not(config_model_name_valid("ResNet"));
+	cr_assert_not(config_model_name_valid(NULL));
+}
+
 Test(config_good, integers_are_accepted_for_numbers)
 {
 	struct triage_config *cfg = new_config();
@@ -312,6 +378,31 @@ static struct bad_case bad_cases[] = {
 	{ PROTECTION_WITH("\"confirm_ticks\": 0"), "protection.confirm_ticks: ", "1..1000" },
 	{ PROTECTION_WITH("\"verify_ticks\": 0"), "protection.verify_ticks: ", "1..10000" },
 	{ PROTECTION_WITH("\"hold_off_ticks\": 100001"), "protection.hold_off_ticks: ", "1..100000" },
+	/* planner */
+	{ "{" ONE_LEVEL ", \"planner\": true}", "planner: ", "must be an object" },
+	{ PLANNER_WITH("\"budget\": 10"), "planner.budget: ", "unknown key" },
+	{ PLANNER_WITH("\"enabled\": 1"), "planner.enabled: ", "must be true or false" },
+	{ PLANNER_WITH("\"platform\": \"../x\""), "planner.platform: ", "must be a name" },
+	{ PLANNER_WITH("\"platform\": \"\""), "planner.platform: ", "must be a name" },
+	{ PLANNER_WITH("\"models_dir\": 3"), "planner.models_dir: ", "must be a string" },
+	{ PLANNER_WITH("\"platforms_dir\": null"), "planner.platforms_dir: ", "must be a string" },
+	{ PLANNER_WITH("\"replan_ms\": 99"), "planner.replan_ms: ", "100..3600000" },
+	{ PLANNER_WITH("\"budget_ms\": 0"), "planner.budget_ms: ", "number in (0, 1000]" },
+	{ PLANNER_WITH("\"budget_ms\": 1000.5"), "planner.budget_ms: ", "number in (0, 1000]" },
+	{ PLANNER_WITH("\"iterations\": -1"), "planner.iterations: ", "0..10000000" },
+	{ PLANNER_WITH("\"iterations\": 1.5"), "planner.iterations: ", "must be an integer" },
+	{ PLANNER_WITH("\"seed\": 4294967296"), "planner.seed: ", "0..4294967295" },
+	{ PLANNER_WITH("\"floor\": 1"), "planner.floor: ", "number in (0, 1)" },
+	{ PLANNER_WITH("\"floor\": 0"), "planner.floor: ", "number in (0, 1)" },
+	{ PLANNER_WITH("\"rank_decay\": 0"), "planner.rank_decay: ", "number in (0, 1]" },
+	{ PLANNER_WITH("\"rank_decay\": 1.5"), "planner.rank_decay: ", "number in (0, 1]" },
+	{ RULE_WITH("\"model\": \"ResNet18\""), "rules[0].model: ", "must be a name" },
+	{ RULE_WITH("\"model\": 18"), "rules[0].model: ", "must be a string" },
+	{ RULE_WITH("\"model\": \"resnet18\", \"latency_ms\": 0"), "rules[0].latency_ms: ",
+	  "number in (0, 60000]" },
+	{ RULE_WITH("\"model\": \"resnet18\", \"latency_ms\": \"30\""),
+	  "rules[0].latency_ms: ", "must be a number" },
+	{ RULE_WITH("\"latency_ms\": 30"), "rules[0].latency_ms: ", "needs a \"model\"" },
 	/* rules */
 	{ "{" ONE_LEVEL ", \"rules\": {}}", "rules: ", "must be an array" },
 	{ "{" ONE_LEVEL ", \"rules\": [{\"match\": [[{\"comm\": \"x\"}]]}]}", "rules[0].level: ",
