@@ -188,12 +188,22 @@ static int window_out(int size, int k, int s, int pad0, int pad1, int d)
 	return span < 0 ? 0 : (int)(span / s) + 1;
 }
 
-static int expect_window(struct check *c, int i, const int *in, int dilation, struct expect *e)
+/* Output H and W of a windowed layer; its attributes are checked here too,
+ * for models built in memory rather than parsed. */
+static int expect_window(struct check *c, int i, const int *in, const int *dilation,
+			 struct expect *e)
 {
 	const struct dnn_layer *l = &c->m->layers[i];
-	int oh = window_out(in[1], l->kernel[0], l->stride[0], l->pad[0], l->pad[2], dilation);
-	int ow = window_out(in[2], l->kernel[1], l->stride[1], l->pad[1], l->pad[3], dilation);
+	int oh, ow;
 
+	for (int d = 0; d < 2; d++)
+		if (l->kernel[d] < 1 || l->stride[d] < 1 || dilation[d] < 1)
+			return fail(c, i, "kernel, stride and dilation must be at least 1");
+	for (int side = 0; side < 4; side++)
+		if (l->pad[side] < 0)
+			return fail(c, i, "pad[%d] %d is negative", side, l->pad[side]);
+	oh = window_out(in[1], l->kernel[0], l->stride[0], l->pad[0], l->pad[2], dilation[0]);
+	ow = window_out(in[2], l->kernel[1], l->stride[1], l->pad[1], l->pad[3], dilation[1]);
 	if (!oh || !ow)
 		return fail(c, i, "kernel [%d,%d] does not fit the padded %dx%d input",
 			    l->kernel[0], l->kernel[1], in[1], in[2]);
@@ -209,19 +219,12 @@ static int expect_conv(struct check *c, int i, const int *in, struct expect *e)
 	int cout = l->shape[3];
 	double macs;
 
-	if (in[3] % l->groups || cout % l->groups)
+	if (l->groups < 1 || in[3] % l->groups || cout % l->groups)
 		return fail(c, i,
 			    "groups %d must divide both the %d input and the %d output channels",
 			    l->groups, in[3], cout);
-	if (expect_window(c, i, in, l->dilation[0], e))
+	if (expect_window(c, i, in, l->dilation, e))
 		return -1;
-	if (l->dilation[0] != l->dilation[1]) {
-		/* expect_window() took one dilation for both axes. */
-		e->shape[2] = window_out(in[2], l->kernel[1], l->stride[1], l->pad[1], l->pad[3],
-					 l->dilation[1]);
-		if (!e->shape[2])
-			return fail(c, i, "kernel does not fit the padded input");
-	}
 	e->shape[3] = cout;
 	macs = (double)e->shape[1] * e->shape[2] * cout * l->kernel[0] * l->kernel[1] *
 	       (in[3] / l->groups);
@@ -234,14 +237,15 @@ static int expect_conv(struct check *c, int i, const int *in, struct expect *e)
 
 static int expect_pool(struct check *c, int i, const int *in, struct expect *e)
 {
+	static const int no_dilation[2] = { 1, 1 };
 	const struct dnn_layer *l = &c->m->layers[i];
 
+	if (expect_window(c, i, in, no_dilation, e))
+		return -1;
 	for (int side = 0; side < 4; side++)
 		if (l->pad[side] >= l->kernel[side % 2])
 			return fail(c, i, "pad[%d] %d leaves windows of padding alone (kernel %d)",
 				    side, l->pad[side], l->kernel[side % 2]);
-	if (expect_window(c, i, in, 1, e))
-		return -1;
 	e->shape[3] = in[3];
 	e->flops = (double)l->kernel[0] * l->kernel[1] * shape_elements(e->shape);
 	e->flops_rule = "one per window element and output element";
@@ -333,6 +337,8 @@ static int layer_expect(struct check *c, int i, struct expect *e)
 		e->flops_rule = "0 (data movement)";
 		return 0;
 	case DNN_UPSAMPLE:
+		if (l->scale < 1)
+			return fail(c, i, "scale %d: must be at least 1", l->scale);
 		e->shape[1] *= l->scale;
 		e->shape[2] *= l->scale;
 		e->flops_rule = "0 (data movement)";
@@ -500,7 +506,7 @@ int dnn_model_check(const struct dnn_model *m, const char *origin, char *err, si
 			return -1;
 	if (m->layers[m->nr_layers - 1].block != m->nr_blocks - 1)
 		return fail(&c, m->nr_layers - 1,
-			    "block %d: the last layer ends the last block (%d)",
+			    "block %d: the last layer must be in the last block (%d)",
 			    m->layers[m->nr_layers - 1].block, m->nr_blocks - 1);
 	if (check_outputs(&c))
 		return -1;

@@ -251,6 +251,8 @@ Test(zoo, cut_inside_a_block_is_refused)
 
 Test(zoo, default_dir)
 {
+	/* Each test is a process of its own: the environment change stays here. */
+	unsetenv(ZOO_MODELS_ENV);
 	cr_assert_str_eq(zoo_default_dir(), MODELS_DIR);
 	setenv(ZOO_MODELS_ENV, "/somewhere/models", 1);
 	cr_assert_str_eq(zoo_default_dir(), "/somewhere/models");
