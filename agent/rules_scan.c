@@ -89,6 +89,9 @@ int rules_scan(struct workloads *reg)
 		}
 		log_info("rule %d: pid %d (%s) -> %s/%s", rule, pid, comm,
 			 cfg->levels[cfg->rules[rule].level].name, name);
+		/* A workload someone already gave a model keeps it. */
+		if (cfg->rules[rule].model[0] && !w->model[0])
+			workload_set_model(reg, w, cfg->rules[rule].model, cfg->rules[rule].latency_ms);
 		moved++;
 	}
 	closedir(dir);

@@ -116,6 +116,30 @@ static void workload_untag(struct workloads *reg, struct workload *w)
 	sensors_forget_workload(reg->sensors, w->id);
 }
 
+void workload_set_model(struct workloads *reg, struct workload *w, const char *model,
+			double latency_ms)
+{
+	if (!strcmp(w->model, model) && w->latency_ms == latency_ms)
+		return;
+	snprintf(w->model, sizeof(w->model), "%s", model);
+	w->latency_ms = latency_ms;
+	reg->generation++;
+}
+
+/* The workload's directory outlives the agent, its model does not: the
+ * rule that names this workload says it again. */
+static void adopt_rule_model(struct workloads *reg, struct workload *w)
+{
+	for (int r = 0; r < reg->cfg->nr_rules; r++) {
+		const struct rule_cfg *rule = &reg->cfg->rules[r];
+
+		if (rule->model[0] && rule->level == w->level && !strcmp(rule->workload, w->name)) {
+			workload_set_model(reg, w, rule->model, rule->latency_ms);
+			return;
+		}
+	}
+}
+
 static int workload_add(struct workloads *reg, int level, const char *name, struct workload **out)
 {
 	struct workload *w;
@@ -140,6 +164,7 @@ static int workload_add(struct workloads *reg, int level, const char *name, stru
 	workload_tag(reg, w);
 	reg->wl[reg->nr++] = w;
 	reg->generation++;
+	adopt_rule_model(reg, w);
 	log_info("workload %s/%s (id %u)", reg->cfg->levels[level].name, name, w->id);
 	if (out)
 		*out = w;

@@ -41,6 +41,8 @@ struct workload {
 	struct triage_wl_stats last_tick, last_status;
 	bool have_tick, have_status;
 	struct wl_window tick, status;
+	char model[CONFIG_MODEL_MAX]; /* model zoo name for the planner, "" = unmodeled */
+	double latency_ms;            /* its latency target, 0 = none */
 };
 
 struct workloads {
@@ -49,7 +51,7 @@ struct workloads {
 	struct sensors *sensors; /* NULL: no sensing back end */
 	int nr;
 	struct workload *wl[TRIAGE_MAX_WORKLOADS];
-	uint64_t generation; /* bumped whenever the set of workloads changes */
+	uint64_t generation; /* bumped whenever the set of workloads or a model changes */
 };
 
 void workloads_init(struct workloads *reg, const struct triage_config *cfg, const struct cg_env *env,
@@ -69,6 +71,13 @@ int workloads_scan(struct workloads *reg);
 int workloads_ensure(struct workloads *reg, int level, const char *name, struct workload **out);
 
 struct workload *workloads_find(struct workloads *reg, int level, const char *name);
+
+/* Gives w a model (and a latency target, 0 = none) for the planner. A
+ * change is a change of the mix the planner plans for: the generation
+ * moves. A new workload that a rule names (its level and "workload") gets
+ * that rule's model by itself, also after an agent restart. */
+void workload_set_model(struct workloads *reg, struct workload *w, const char *model,
+			double latency_ms);
 
 /* Keeps membership consistent across hierarchies (a pid echoed into one is
  * put into the others) and the tgid tags current where tasks have no v2
