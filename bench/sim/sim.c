@@ -226,8 +226,8 @@ static void rerate(struct sim *s, struct stage *st)
  * started or stopped running. Returns which units' weight sums changed. */
 static void recount(struct sim *s, bool *unit_changed)
 {
-	double wsum[PLAN_MAX_UNITS] = {0}, wbps[PLAN_MAX_UNITS] = {0};
-	int owned_busy[PLAN_MAX_UNITS] = {0};
+	double wsum[PLAN_MAX_UNITS] = { 0 }, wbps[PLAN_MAX_UNITS] = { 0 };
+	int owned_busy[PLAN_MAX_UNITS] = { 0 };
 
 	s->demand = 0;
 	for (int i = 0; i < s->nr_stages; i++) {
@@ -270,7 +270,7 @@ static void recount(struct sim *s, bool *unit_changed)
  */
 static void update_rates(struct sim *s)
 {
-	bool unit_changed[PLAN_MAX_UNITS] = {false};
+	bool unit_changed[PLAN_MAX_UNITS] = { false };
 	double inflation;
 	bool all;
 

@@ -9,13 +9,10 @@
 #define TRIAGE_BENCH_SIM_RNG_H
 
 #include <math.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 struct sim_rng {
 	uint64_t s[4];
-	double spare; /* Box-Muller yields normals in pairs */
-	bool has_spare;
 };
 
 static inline uint64_t sim_splitmix64(uint64_t *x)
@@ -33,7 +30,6 @@ static inline void sim_rng_seed(struct sim_rng *r, uint64_t seed, uint64_t strea
 
 	for (int i = 0; i < 4; i++)
 		r->s[i] = sim_splitmix64(&x);
-	r->has_spare = false;
 }
 
 static inline uint64_t sim_rng_next(struct sim_rng *r)
@@ -62,22 +58,6 @@ static inline double sim_rng_uniform(struct sim_rng *r)
 static inline unsigned sim_rng_below(struct sim_rng *r, unsigned n)
 {
 	return (unsigned)(sim_rng_uniform(r) * n) % n;
-}
-
-static inline double sim_rng_normal(struct sim_rng *r)
-{
-	double u, v, rad;
-
-	if (r->has_spare) {
-		r->has_spare = false;
-		return r->spare;
-	}
-	u = sim_rng_uniform(r);
-	v = sim_rng_uniform(r);
-	rad = sqrt(-2.0 * log(u));
-	r->spare = rad * sin(2.0 * M_PI * v);
-	r->has_spare = true;
-	return rad * cos(2.0 * M_PI * v);
 }
 
 static inline double sim_rng_exponential(struct sim_rng *r, double mean)

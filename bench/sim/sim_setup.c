@@ -120,8 +120,8 @@ static int check_dnn(const struct sim *s, const struct plan_problem *pb,
 /* Cores nobody owns on each CPU unit: what the time-sharing stages share. */
 static int count_pools(struct sim *s, const struct plan_mapping *m, char *err, size_t errlen)
 {
-	int owned[PLAN_MAX_UNITS] = {0};
-	bool sharers[PLAN_MAX_UNITS] = {false};
+	int owned[PLAN_MAX_UNITS] = { 0 };
+	bool sharers[PLAN_MAX_UNITS] = { false };
 
 	for (int d = 0; d < m->nr_dnns; d++)
 		for (int i = 0; i < m->dnn[d].nr_stages; i++) {
