@@ -224,6 +224,7 @@ struct plan_search_cfg {
 	double exploration;      /* UCT constant */
 	bool throughput_only;    /* OmniBoost's reward */
 	bool keep_tree;          /* reuse the tree while the mix is unchanged */
+	bool polish;             /* hill-climb from the best mapping found */
 };
 
 void plan_search_cfg_default(struct plan_search_cfg *c);
@@ -242,6 +243,7 @@ struct plan_result {
 	double elapsed_ms;
 	bool tree_reused;
 	bool arena_full; /* the tree stopped growing; search went on */
+	unsigned polish_moves; /* improving moves the hill-climb made */
 };
 
 /* MCTS (UCT) over the DNNs' decisions. Returns 0, or -1 with err set. */
