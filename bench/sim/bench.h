@@ -51,14 +51,12 @@ struct bench_zoo {
 
 /* One DNN of one mix under one policy. */
 struct bench_dnn {
-	int model; /* index into the zoo */
 	int rank;
 	double potential; /* P_i, estimator, alone */
 	double est_tp;	  /* the estimator on the chosen mapping */
 	double sim_tp;
 	double sim_lat_ms, sim_p99_ms;
 	double target_ms; /* critical DNN: its latency target; else 0 */
-	double rate_hz;
 };
 
 struct bench_run {
@@ -66,8 +64,6 @@ struct bench_run {
 	double decision_ms;
 	double sim_cpu_ms;
 	uint64_t sim_events;
-	double reward; /* the estimator's ranked reward of the choice */
-	double dram_inflation;
 	struct bench_dnn dnn[PLAN_MAX_DNNS];
 };
 
@@ -79,7 +75,6 @@ struct bench_mix {
 };
 
 struct bench_gap {
-	int nr_dnns;
 	uint64_t space; /* mappings plan_exhaustive() went through */
 	double optimum; /* its reward */
 	double rankmap; /* RankMap's reward (the estimator's) */
@@ -89,7 +84,7 @@ struct bench_gap {
 struct bench_platform {
 	char name[PLAN_NAME_MAX];
 	int nr_search_units; /* units the search may use */
-	char units[128];     /* "little(4) big(4) gpu" */
+	char units[128];     /* "big (4 cores), gpu (GPU)" */
 	int nr_mixes;
 	struct bench_mix *mix;
 	int nr_gaps, gaps_skipped;

@@ -77,7 +77,8 @@ static void md_setup(FILE *f, const struct bench_opts *o, const struct bench_zoo
 	fprintf(f, "\n## Definitions\n\n");
 	fprintf(f,
 		"- T_i: DNN i's simulated throughput (completions per second between the "
-		"first and the last completion in the measured window). P_i: its potential, "
+		"first and the last completion in the measured window; the count over the "
+		"window when those span less than half of it). P_i: its potential, "
 		"the estimator's throughput of its best mapping alone (`plan_problem_prepare`).\n");
 	fprintf(f, "- Norm. throughput: for each mix, sum_i T_i under the policy over sum_i T_i "
 		   "under Linux (both simulated); the arithmetic mean over mixes.\n");

@@ -143,7 +143,7 @@ static void trace_run(const struct bench_opts *o, const struct plan_problem *pb,
 		      const struct plan_mapping *m, enum plan_policy policy, int mix,
 		      const struct bench_run *run)
 {
-	char text[PLAN_MAX_DNNS * 128], *line = text, *save;
+	char text[PLAN_MAX_DNNS * 128], *line, *save;
 
 	if (plan_mapping_format(pb, m, text, sizeof(text)) < 0)
 		text[0] = 0;
@@ -181,7 +181,6 @@ static void run_policy(const struct bench_opts *o, struct planner *pl, struct pl
 	}
 	/* The simulator needs the cores and weights the estimator gives. */
 	plan_estimate(pb, &res.mapping, &est);
-	run->reward = plan_reward(pb, &est);
 
 	sim_config_default(&sc);
 	sc.duration_s = o->sim_seconds;
@@ -195,7 +194,6 @@ static void run_policy(const struct bench_opts *o, struct planner *pl, struct pl
 		return;
 	}
 	run->sim_events = sr.events;
-	run->dram_inflation = sr.dram_inflation_mean;
 	for (int i = 0; i < pb->nr_dnns; i++) {
 		struct bench_dnn *d = &run->dnn[i];
 
@@ -205,7 +203,6 @@ static void run_policy(const struct bench_opts *o, struct planner *pl, struct pl
 		d->sim_tp = sr.dnn[i].throughput;
 		d->sim_lat_ms = sr.dnn[i].latency_ms;
 		d->sim_p99_ms = sr.dnn[i].latency_p99_ms;
-		d->rate_hz = pb->dnn[i].rate_hz;
 		d->target_ms = pb->dnn[i].critical ? pb->dnn[i].latency_ms : 0;
 	}
 	run->ok = true;
@@ -252,8 +249,6 @@ static int run_mix(const struct bench_opts *o, struct planner *pl, const struct 
 		if (!o->policy[p] && p != PLAN_POLICY_LINUX)
 			continue;
 		run_policy(o, pl, pb, p, k, o->seed ^ ((uint64_t)k << 20), &mix->run[p]);
-		for (int i = 0; i < n; i++)
-			mix->run[p].dnn[i].model = model[i];
 	}
 	plan_problem_release(pb);
 	free(pb);
@@ -318,7 +313,6 @@ static void run_gaps(const struct bench_opts *o, struct planner *pl, const struc
 		}
 		gap->exhaustive_ms = monotonic_ms() - t0;
 		gap->optimum = res->reward;
-		gap->nr_dnns = n;
 		search_cfg(o, o->seed ^ g, &cfg);
 		if (plan_policy_run(PLAN_POLICY_RANKMAP, pl, pb, &cfg, res, err, sizeof(err))) {
 			fprintf(stderr, "planner-sim: %s: gap %d: rankmap: %s\n", pf->name, g, err);

@@ -222,8 +222,8 @@ static void rerate(struct sim *s, struct stage *st)
 	st->dirty = false;
 }
 
-/* DRAM demand, unit sums and busy figures from scratch: after a stage
- * started or stopped running. Returns which units' weight sums changed. */
+/* DRAM demand, unit sums and busy figures from scratch, after a stage
+ * started or stopped running; marks the units whose weight sums changed. */
 static void recount(struct sim *s, bool *unit_changed)
 {
 	double wsum[PLAN_MAX_UNITS] = { 0 }, wbps[PLAN_MAX_UNITS] = { 0 };

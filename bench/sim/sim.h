@@ -41,9 +41,10 @@ struct sim_config {
 
 struct sim_dnn {
 	/* Completions per second inside the window, timed from the first to
-	 * the last completion there (a count over the window would be off by
+	 * the last completion there: a count over the window would be off by
 	 * up to one inference, a large error for a DNN doing a few per
-	 * second); with fewer than two completions, count / window. */
+	 * second. When those completions span less than half the window
+	 * (a burst of a nearly starved DNN), count / window. */
 	double throughput;
 	double latency_ms;     /* mean, arrival (or entry) to result, window */
 	double latency_p99_ms; /* window */

@@ -298,7 +298,7 @@ void sim_finish(struct sim *s, double window)
 		double sum = 0;
 		uint64_t inside = f->entry_len;
 
-		if (o->measured >= 2 && f->last_done > f->first_done)
+		if (o->measured >= 2 && f->last_done - f->first_done >= window / 2)
 			o->throughput = (o->measured - 1) / (f->last_done - f->first_done);
 		else
 			o->throughput = o->measured / window;
