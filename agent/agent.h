@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* The daemon's state, shared by its event loop (triaged.c), the views
- * and requests served over the control socket (requests.c) and its side
- * of the sensors (agent_sensors.c). */
+ * and requests served over the control socket (requests.c), its side
+ * of the sensors (agent_sensors.c) and of the planner (agent_plan.c). */
 #ifndef TRIAGE_AGENT_H
 #define TRIAGE_AGENT_H
 
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent_plan.h"
 #include "cgroup.h"
 #include "config.h"
 #include "protect.h"
@@ -27,6 +28,7 @@ struct agent {
 	struct triage_cpu_stats *cpu_now, *cpu_before; /* status-period snapshots */
 	uint64_t cpu_window_ns;
 	bool quiet; /* no status line */
+	struct agent_plan plan;
 };
 
 /* Answers one control request; returns a new JSON object. */

@@ -338,6 +338,11 @@ static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
 	add_row(rows, &n, "CPU clusters", r->nr_clusters > 0, "all CPUs treated as one cluster",
 		"%d CPUs online, %d from %s:%s", r->nr_cpus_online, r->nr_clusters, r->cluster_source,
 		clusters);
+	if (r->planner_probed) {
+		add_row(rows, &n, "planner", r->planner_ok, "no mapping of DNN stages to units",
+			"%s", r->planner);
+		rows[n - 1].agent_says_it = true;
+	}
 	return n;
 }
 

@@ -40,6 +40,9 @@ struct doctor_report {
 	char clusters[DOCTOR_MAX_CLUSTERS][64]; /* cpu lists */
 	char cluster_source[64];                /* where clusters came from */
 	bool root;
+	bool planner_probed; /* agent_plan_doctor() filled the two below */
+	bool planner_ok;
+	char planner[320]; /* the platform the planner would plan on, or why not */
 };
 
 void doctor_probe(struct doctor_report *r, const char *sysfs_root);

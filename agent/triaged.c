@@ -469,6 +469,9 @@ static int run_loop(struct agent *a, struct loop *lp)
 			}
 			case SRC_TICK:
 				on_tick(a, lp);
+				/* After the protection loop's decision, which must
+				 * not wait for a search. */
+				agent_plan_step(&a->plan, &a->cfg, &a->reg, now_ns());
 				break;
 			case SRC_STATUS:
 				on_status(a, lp);
@@ -500,10 +503,15 @@ static void loop_close(struct agent *a, struct loop *lp)
 
 static int load_config(const struct options *o, struct triage_config *cfg)
 {
-	char err[512];
+	char err[1024];
 	int ret = o->config_path ? config_load_file(o->config_path, cfg, err, sizeof(err))
 				 : config_load_default(cfg, err, sizeof(err));
 
+	/* A model the zoo lacks is a config error like a misspelt level. */
+	if (!ret)
+		ret = agent_plan_check_rules(cfg, o->config_path ? o->config_path
+								 : "<embedded default>",
+					     err, sizeof(err));
 	if (ret)
 		fprintf(stderr, "triaged: bad configuration: %s\n", err);
 	return ret;
@@ -529,6 +537,7 @@ int main(int argc, char **argv)
 	}
 	doctor_probe(&probe, NULL);
 	if (o.doctor) {
+		agent_plan_doctor(&a.cfg.planner, &probe);
 		doctor_print(&probe, stdout);
 		return 0;
 	}
@@ -562,6 +571,7 @@ int main(int argc, char **argv)
 	rules_scan(&a.reg);
 	workloads_reconcile(&a.reg);
 	agent_sensors_prune(&a);
+	agent_plan_open(&a.plan, &a.cfg.planner);
 	if (loop_open(&a, &lp))
 		goto restore;
 	log_info("running: tick %u ms, control socket %s/%s", a.cfg.tick_ms, a.cfg.run_dir, CTL_SOCK_NAME);
@@ -574,6 +584,7 @@ restore:
 		log_warn("%d setting(s) could not be restored; see the messages above", left);
 	else
 		log_info("every setting restored; processes stay in their cgroups");
+	agent_plan_close(&a.plan);
 	workloads_free(&a.reg);
 	agent_sensors_close(&a);
 	if (lp.lock_fd >= 0) {
