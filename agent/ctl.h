@@ -5,6 +5,9 @@
  * object per direction, each ended by a newline:
  *   {"cmd": "status" | "stats" | "tag" | "levels", ...}  ->  {"ok": true, ...}
  *   errors:  {"ok": false, "error": "<one line>"}
+ * tag takes "pid" and "level" (with "name", else the comm made a name), and
+ * for the planner "model" (a zoo name) and "latency_ms"; with a model or a
+ * latency target and no level it gives the workload the pid is in those.
  */
 #ifndef TRIAGE_CTL_H
 #define TRIAGE_CTL_H

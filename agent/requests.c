@@ -11,11 +11,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "fsutil.h"
 #include "log.h"
 #include "match.h"
+#include "rules_scan.h"
 
 static struct json_object *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -31,6 +33,14 @@ static struct json_object *reply_error(const char *fmt, ...)
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(msg));
 	return o;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static struct json_object *reply_ok(void)
@@ -78,10 +88,11 @@ static struct json_object *workload_json(const struct agent *a, const struct wor
 	json_object_object_add(o, "waits", json_object_new_int64((int64_t)w->status.waits));
 	json_object_object_add(o, "intf_pct", double_or_null(sensors_have(a, SENSORS_HAS_INTERFERENCE),
 							      w->status.intf_pct));
+	agent_plan_workload_json(&a->plan, w, o);
 	return o;
 }
 
-static struct json_object *status_json(const struct agent *a)
+static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 {
 	struct json_object *o = reply_ok(), *levels = json_object_new_array();
 
@@ -109,6 +120,7 @@ static struct json_object *status_json(const struct agent *a)
 		json_object_array_add(levels, l);
 	}
 	json_object_object_add(o, "levels", levels);
+	json_object_object_add(o, "planner", agent_plan_json(&a->plan, now_ns));
 	return o;
 }
 
@@ -187,29 +199,129 @@ static const char *level_names(const struct triage_config *cfg, char *buf, size_
 	return buf;
 }
 
+/* The workload pid is in, from its cgroup path "/<root>/<level>/<name>". */
+static struct workload *workload_of_pid(struct agent *a, pid_t pid)
+{
+	char path[PATH_MAX], level_name[TRIAGE_NAME_MAX], name[TRIAGE_NAME_MAX];
+	const char *rest;
+	struct workload *w;
+	int level;
+
+	if (cg_proc_path(pid, path, sizeof(path)) || !rules_path_in_root(path, a->cfg.cgroup_root))
+		return NULL;
+	rest = path + 1 + strlen(a->cfg.cgroup_root);
+	if (sscanf(rest, "/%31[^/]/%31[^/]", level_name, name) != 2)
+		return NULL;
+	level = config_level_index(&a->cfg, level_name);
+	if (level < 0 || workloads_ensure(&a->reg, level, name, &w))
+		return NULL;
+	return w;
+}
+
+/* The planner's fields of a tag request: "model" (a zoo name) and
+ * "latency_ms" (a target), each optional. Returns an error reply or NULL. */
+static struct json_object *parse_model_fields(struct agent *a, struct json_object *req,
+					      const char **model, double *latency_ms)
+{
+	struct json_object *v;
+	char err[768];
+
+	*model = NULL;
+	*latency_ms = -1;
+	if (json_object_object_get_ex(req, "model", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !config_model_name_valid(json_object_get_string(v)))
+			return reply_error("bad model name \"%s\": use 1..31 of [a-z0-9_.-]",
+					   json_object_get_string(v));
+		*model = json_object_get_string(v);
+		/* Known now or never: a name the zoo lacks would turn the
+		 * planner off at its next search. */
+		if (a->plan.state != AGENT_PLAN_DISABLED &&
+		    !agent_plan_model(&a->plan, *model, err, sizeof(err)))
+			return reply_error("%s", err);
+	}
+	if (json_object_object_get_ex(req, "latency_ms", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		bool number = json_object_is_type(v, json_type_double) ||
+			      json_object_is_type(v, json_type_int);
+
+		if (!number || !(json_object_get_double(v) > 0 && json_object_get_double(v) <= 60000))
+			return reply_error("bad latency target \"%s\": a number of milliseconds in (0, 60000]",
+					   json_object_get_string(v));
+		*latency_ms = json_object_get_double(v);
+	}
+	return NULL;
+}
+
+static void set_model(struct agent *a, struct workload *w, const char *model, double latency_ms)
+{
+	if (!model && latency_ms < 0)
+		return;
+	workload_set_model(&a->reg, w, model ? model : w->model,
+			   latency_ms >= 0 ? latency_ms : w->latency_ms);
+	if (w->latency_ms > 0)
+		log_info("workload %s/%s: model %s, latency target %.1f ms",
+			 a->cfg.levels[w->level].name, w->name, w->model, w->latency_ms);
+	else
+		log_info("workload %s/%s: model %s", a->cfg.levels[w->level].name, w->name,
+			 w->model);
+}
+
+static struct json_object *tag_reply(struct agent *a, const struct workload *w)
+{
+	struct json_object *o = reply_ok();
+
+	json_object_object_add(o, "level", json_object_new_string(a->cfg.levels[w->level].name));
+	json_object_object_add(o, "workload", json_object_new_string(w->name));
+	json_object_object_add(o, "cgroup", json_object_new_string(w->rel));
+	json_object_object_add(o, "model", w->model[0] ? json_object_new_string(w->model) : NULL);
+	return o;
+}
+
 static struct json_object *tag_process(struct agent *a, struct json_object *req, uid_t peer_uid)
 {
-	struct json_object *jlevel, *jname, *jpid, *o;
+	struct json_object *jlevel, *jname, *jpid, *bad;
 	char name[TRIAGE_NAME_MAX], comm[64], names[256];
 	struct workload *w;
-	const char *level_name;
+	const char *level_name, *model;
+	double latency_ms;
+	bool has_level;
 	int64_t pid;
 	int level, err;
 
 	if (peer_uid != 0)
 		return reply_error("tagging needs root");
-	if (!json_object_object_get_ex(req, "level", &jlevel) || !json_object_is_type(jlevel, json_type_string))
+	bad = parse_model_fields(a, req, &model, &latency_ms);
+	if (bad)
+		return bad;
+	has_level = json_object_object_get_ex(req, "level", &jlevel) &&
+		    !json_object_is_type(jlevel, json_type_null);
+	/* Without a level the request only gives the process's workload a
+	 * model, so it must carry one. */
+	if ((has_level && !json_object_is_type(jlevel, json_type_string)) ||
+	    (!has_level && !model && latency_ms < 0))
 		return reply_error("tag: \"level\" (a string) is required");
 	if (!json_object_object_get_ex(req, "pid", &jpid) || !json_object_is_type(jpid, json_type_int))
 		return reply_error("tag: \"pid\" (an integer) is required");
+	pid = json_object_get_int64(jpid);
+	if (pid <= 0 || pid > 0x7fffffff || read_comm((pid_t)pid, comm, sizeof(comm)))
+		return reply_error("no such process %lld", (long long)pid);
+	if (!has_level) {
+		w = workload_of_pid(a, (pid_t)pid);
+		if (!w)
+			return reply_error("pid %lld is in no triage workload: give --level to put it in one",
+					   (long long)pid);
+		if (!model && !w->model[0])
+			return reply_error("a latency target needs a model: give --model");
+		set_model(a, w, model, latency_ms);
+		return tag_reply(a, w);
+	}
 	level_name = json_object_get_string(jlevel);
 	level = config_level_index(&a->cfg, level_name);
 	if (level < 0)
 		return reply_error("unknown level \"%s\" (levels: %s)", level_name,
 				   level_names(&a->cfg, names, sizeof(names)));
-	pid = json_object_get_int64(jpid);
-	if (pid <= 0 || pid > 0x7fffffff || read_comm((pid_t)pid, comm, sizeof(comm)))
-		return reply_error("no such process %lld", (long long)pid);
 	if (json_object_object_get_ex(req, "name", &jname) && !json_object_is_type(jname, json_type_null)) {
 		if (!json_object_is_type(jname, json_type_string) ||
 		    !config_name_valid(json_object_get_string(jname)))
@@ -219,6 +331,9 @@ static struct json_object *tag_process(struct agent *a, struct json_object *req,
 	} else {
 		match_workload_name(NULL, comm, name, sizeof(name));
 	}
+	w = workloads_find(&a->reg, level, name);
+	if (!model && latency_ms >= 0 && (!w || !w->model[0]))
+		return reply_error("a latency target needs a model: give --model");
 	err = workloads_ensure(&a->reg, level, name, &w);
 	if (err)
 		return reply_error("cannot create workload %s/%s: %s", level_name, name, strerror(-err));
@@ -230,11 +345,8 @@ static struct json_object *tag_process(struct agent *a, struct json_object *req,
 				   strerror(-err));
 	workloads_reconcile(&a->reg);
 	log_info("tagged pid %lld (%s) as %s/%s", (long long)pid, comm, level_name, name);
-	o = reply_ok();
-	json_object_object_add(o, "level", json_object_new_string(level_name));
-	json_object_object_add(o, "workload", json_object_new_string(name));
-	json_object_object_add(o, "cgroup", json_object_new_string(w->rel));
-	return o;
+	set_model(a, w, model, latency_ms);
+	return tag_reply(a, w);
 }
 
 struct json_object *agent_handle_request(struct agent *a, struct json_object *req, uid_t peer_uid)
@@ -246,7 +358,7 @@ struct json_object *agent_handle_request(struct agent *a, struct json_object *re
 		return reply_error("request has no \"cmd\" string");
 	cmd = json_object_get_string(jcmd);
 	if (!strcmp(cmd, "status"))
-		return status_json(a);
+		return status_json(a, now_ns());
 	if (!strcmp(cmd, "stats"))
 		return stats_json(a);
 	if (!strcmp(cmd, "tag"))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -25,10 +26,14 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: triagectl [--run-dir DIR] COMMAND ...\n\n"
 		"  status [--json]                      levels, workloads, CPU%%, wait p50/p99,\n"
-		"                                       interference and current quota\n"
+		"                                       interference, current quota and the plan\n"
 		"  stats [--json]                       per-core counters of the sensors\n"
-		"  run --level L [--name N] -- CMD...   start CMD inside workload cgroup L/N\n"
-		"  tag --level L [--name N] PID         move a whole process (all threads) into L/N\n\n"
+		"  run --level L [--name N] [MODEL] -- CMD...\n"
+		"                                       start CMD inside workload cgroup L/N\n"
+		"  tag --level L [--name N] [MODEL] PID move a whole process (all threads) into L/N\n"
+		"  tag MODEL PID                        give the workload PID is in a model\n\n"
+		"MODEL: --model NAME (a model zoo name, e.g. resnet18) and/or --latency-ms MS\n"
+		"(a latency target): the planner maps the stages of modeled workloads.\n"
 		"The workload name defaults to the command's name. DIR defaults to %s\n"
 		"(or $TRIAGE_RUN_DIR). Talks to triaged, which must be running, as root.\n",
 		DEFAULT_RUN_DIR);
@@ -140,6 +145,92 @@ static void print_status(struct json_object *st)
 	}
 }
 
+/* "big[0-9]x4 > gpu[10-20]" */
+static void format_stages(struct json_object *stages, char *out, size_t len)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t s = 0; s < json_object_array_length(stages) && off < len; s++) {
+		struct json_object *st = json_object_array_get_idx(stages, s);
+		int cores = json_object_get_int(field(st, "cores"));
+
+		off += (size_t)snprintf(out + off, len - off, "%s%s[%d-%d]", s ? " > " : "",
+					json_object_get_string(field(st, "unit")),
+					json_object_get_int(field(st, "first_layer")),
+					json_object_get_int(field(st, "last_layer")));
+		if (cores > 0 && off < len)
+			off += (size_t)snprintf(out + off, len - off, "x%d", cores);
+	}
+}
+
+static void print_plan_header(struct json_object *pl)
+{
+	const char *state = json_object_get_string(field(pl, "state"));
+	struct json_object *decided = field(pl, "decided_unix");
+	char when[32] = "-";
+	struct tm tm;
+	time_t t;
+
+	if (strcmp(state, "on")) {
+		printf("\nplanner: %s: %s\n", state, json_object_get_string(field(pl, "why")));
+		return;
+	}
+	printf("\nplanner: %s\n", json_object_get_string(field(pl, "platform_source")));
+	if (!decided) {
+		if (json_object_get_int(field(pl, "dnns")))
+			printf("no plan yet\n");
+		else
+			printf("no modeled workload, nothing planned\n");
+		return;
+	}
+	t = (time_t)json_object_get_double(decided);
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	printf("plan decided %s (searched %.1f s ago): %d DNNs, reward %.3f, %lld iterations, %.1f ms\n",
+	       when, json_object_get_double(field(pl, "searched_ago_s")),
+	       json_object_get_int(field(pl, "dnns")), json_object_get_double(field(pl, "reward")),
+	       (long long)json_object_get_int64(field(pl, "iterations")),
+	       json_object_get_double(field(pl, "decision_ms")));
+}
+
+/* Every workload with what the planner says of it; figures are the
+ * estimator's, not measurements. */
+static void print_plan(struct json_object *st)
+{
+	struct json_object *levels = field(st, "levels"), *pl = field(st, "planner");
+
+	if (!pl)
+		return;
+	print_plan_header(pl);
+	printf("%-28s %-14s %-10s %-44s %8s %8s\n", "WORKLOAD", "MODEL", "PLAN", "STAGES",
+	       "EST/s", "EST-MS");
+	for (size_t i = 0; i < json_object_array_length(levels); i++) {
+		struct json_object *l = json_object_array_get_idx(levels, i);
+		struct json_object *wls = field(l, "workloads");
+
+		for (size_t k = 0; k < json_object_array_length(wls); k++) {
+			struct json_object *w = json_object_array_get_idx(wls, k);
+			struct json_object *model = field(w, "model"), *plan = field(w, "plan");
+			char name[64], stages[256] = "";
+
+			snprintf(name, sizeof(name), "%s/%s",
+				 json_object_get_string(field(l, "name")),
+				 json_object_get_string(field(w, "name")));
+			printf("%-28s %-14s ", name, model ? json_object_get_string(model) : "-");
+			if (!plan) {
+				printf("%s\n", json_object_get_string(field(w, "plan_state")));
+				continue;
+			}
+			format_stages(field(plan, "stages"), stages, sizeof(stages));
+			printf("%-10s %-44s %8.1f %8.1f\n",
+			       json_object_get_string(field(w, "plan_state")), stages,
+			       json_object_get_double(field(plan, "throughput")),
+			       json_object_get_double(field(plan, "latency_ms")));
+		}
+	}
+}
+
 static void print_stats(struct json_object *st)
 {
 	struct json_object *slots = field(st, "slots"), *cpus = field(st, "cpus");
@@ -194,62 +285,95 @@ static int cmd_show(int argc, char **argv, const char *cmd)
 	reply = ask(request(cmd));
 	if (!reply)
 		return 1;
-	if (json)
+	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY));
-	else if (!strcmp(cmd, "status"))
+	} else if (!strcmp(cmd, "status")) {
 		print_status(reply);
-	else
+		print_plan(reply);
+	} else {
 		print_stats(reply);
+	}
 	json_object_put(reply);
 	return 0;
 }
 
-/* Parses "--level L [--name N]" and what follows; returns the index of the
- * first remaining argument or -1. */
-static int parse_target(int argc, char **argv, const char *cmd, const char **level, const char **name)
+struct target {
+	const char *level, *name, *model;
+	double latency_ms; /* -1: not given */
+};
+
+/* Parses "--level L [--name N] [--model M] [--latency-ms X]" and what
+ * follows; returns the index of the first remaining argument or -1. The
+ * level may be left out only where need_level is false and a model or a
+ * latency target is given. */
+static int parse_target(int argc, char **argv, const char *cmd, bool need_level, struct target *t)
 {
 	static const struct option opts[] = {
 		{ "level", required_argument, NULL, 'l' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "latency-ms", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
 	int c;
 
 	optind = 1;
-	*level = *name = NULL;
-	while ((c = getopt_long(argc, argv, "+l:n:", opts, NULL)) != -1) {
-		if (c == 'l')
-			*level = optarg;
-		else if (c == 'n')
-			*name = optarg;
-		else
+	*t = (struct target){ .latency_ms = -1 };
+	while ((c = getopt_long(argc, argv, "+l:n:m:t:", opts, NULL)) != -1) {
+		if (c == 'l') {
+			t->level = optarg;
+		} else if (c == 'n') {
+			t->name = optarg;
+		} else if (c == 'm') {
+			t->model = optarg;
+		} else if (c == 't') {
+			errno = 0;
+			t->latency_ms = strtod(optarg, &end);
+			if (errno || *end || !(t->latency_ms > 0)) {
+				fprintf(stderr, "triagectl %s: --latency-ms: \"%s\" is not a positive number\n",
+					cmd, optarg);
+				return -1;
+			}
+		} else {
 			return -1;
+		}
 	}
-	if (!*level) {
-		fprintf(stderr, "triagectl %s: --level is required\n", cmd);
+	if (!t->level && (need_level || (!t->model && t->latency_ms < 0))) {
+		fprintf(stderr, "triagectl %s: --level is required%s\n", cmd,
+			need_level ? "" : " (or --model to give a tagged process's workload a model)");
+		return -1;
+	}
+	if (!t->level && t->name) {
+		fprintf(stderr, "triagectl %s: --name needs --level\n", cmd);
 		return -1;
 	}
 	return optind;
 }
 
-static struct json_object *tag_request(const char *level, const char *name, long pid)
+static struct json_object *tag_request(const struct target *t, long pid)
 {
 	struct json_object *req = request("tag");
 
-	json_object_object_add(req, "level", json_object_new_string(level));
-	if (name)
-		json_object_object_add(req, "name", json_object_new_string(name));
+	if (t->level)
+		json_object_object_add(req, "level", json_object_new_string(t->level));
+	if (t->name)
+		json_object_object_add(req, "name", json_object_new_string(t->name));
+	if (t->model)
+		json_object_object_add(req, "model", json_object_new_string(t->model));
+	if (t->latency_ms >= 0)
+		json_object_object_add(req, "latency_ms", json_object_new_double(t->latency_ms));
 	json_object_object_add(req, "pid", json_object_new_int64(pid));
 	return req;
 }
 
 static int cmd_tag(int argc, char **argv)
 {
-	const char *level, *name;
-	struct json_object *reply;
+	struct json_object *reply, *model;
+	struct target t;
 	char *end;
 	long pid;
-	int first = parse_target(argc, argv, "tag", &level, &name);
+	int first = parse_target(argc, argv, "tag", false, &t);
 
 	if (first < 0)
 		return EXIT_USAGE;
@@ -263,10 +387,12 @@ static int cmd_tag(int argc, char **argv)
 		fprintf(stderr, "triagectl tag: \"%s\" is not a process id\n", argv[first]);
 		return EXIT_USAGE;
 	}
-	reply = ask(tag_request(level, name, pid));
+	reply = ask(tag_request(&t, pid));
 	if (!reply)
 		return 1;
-	printf("pid %ld -> %s\n", pid, json_object_get_string(field(reply, "cgroup")));
+	model = field(reply, "model");
+	printf("pid %ld -> %s%s%s\n", pid, json_object_get_string(field(reply, "cgroup")),
+	       model ? ", model " : "", model ? json_object_get_string(model) : "");
 	json_object_put(reply);
 	return 0;
 }
@@ -275,10 +401,10 @@ static int cmd_tag(int argc, char **argv)
  * starts are counted from their first instruction. */
 static int cmd_run(int argc, char **argv)
 {
-	const char *level, *name;
 	char derived[TRIAGE_NAME_MAX];
 	struct json_object *reply;
-	int first = parse_target(argc, argv, "run", &level, &name);
+	struct target t;
+	int first = parse_target(argc, argv, "run", true, &t);
 
 	if (first < 0)
 		return EXIT_USAGE;
@@ -290,15 +416,15 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "triagectl run: no command given (triagectl run --level L -- CMD...)\n");
 		return EXIT_USAGE;
 	}
-	if (!name) {
+	if (!t.name) {
 		const char *base = strrchr(argv[first], '/');
 
 		/* Named after the command, made valid the way rules name a
 		 * process: the agent would only see triagectl's own comm. */
 		match_workload_name(NULL, base ? base + 1 : argv[first], derived, sizeof(derived));
-		name = derived;
+		t.name = derived;
 	}
-	reply = ask(tag_request(level, name, getpid()));
+	reply = ask(tag_request(&t, getpid()));
 	if (!reply)
 		return 1;
 	json_object_put(reply);
