@@ -34,6 +34,7 @@ AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
 		 $(patsubst dnn/%.c,$(BUILD)/dnn/%.o,$(DNN_LIB_SRC)) \
 		 $(BUILD)/agent/default_config.o
 SIM_SRC   := $(wildcard bench/sim/*.c)
+SIM_CORE_SRC := $(wildcard bench/sim/sim*.c)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -132,9 +133,10 @@ $(BUILD)/triagectl: $(BUILD)/agent/triagectl.o $(BUILD)/libtriage.a
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- tests and benchmarks -------------------------------------------------
-$(BUILD)/unit-tests: $(UNIT_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests
+# The simulator's core is tested with the units.
+$(BUILD)/unit-tests: $(UNIT_SRC) $(SIM_CORE_SRC) $(wildcard bench/sim/*.h) $(BUILD)/libtriage.a | $(BUILD)/tests
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) $(UNIT_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
+	@$(CC) $(CFLAGS) -Ibench/sim $(UNIT_SRC) $(SIM_CORE_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
 
 # Root tests that load the real BPF programs through the agent's interface.
 $(BUILD)/bpf-tests: $(BPF_TEST_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests

@@ -7,12 +7,14 @@
  * (the cores nobody owns, or the GPU) that busy stages split by weight,
  * as processor sharing does (Ibis models the GPU as M/G/1-PS). A DNN
  * needs a_s seconds of server s per inference, for each of its stages.
- * Throughputs come from weighted max-min fair progressive filling: raise a
- * common level θ, DNN i running at θ·min_s(w_s/a_s), until a server is full
- * (its DNNs freeze) or a DNN reaches its request rate. That is what
- * work-conserving weighted sharing converges to when a DNN's bottleneck
- * stage holds its other stages back; the simulator checks it against the
- * dynamics. DRAM traffic above the platform's bandwidth stretches every
+ * Throughputs come from weighted max-min sharing of each server's time:
+ * a server's water level L is the time share per unit of weight that the
+ * stages always busy there get, after the stages whose DNN is held back
+ * elsewhere took what they use (processor sharing serves an occasional
+ * user whenever it comes); DNN i runs at min over its stages of w·L/a, or
+ * its request rate. The levels depend on each other through the DNNs that
+ * cross servers, so they are iterated to a fixed point; the simulator
+ * checks the result against the dynamics. DRAM traffic above the platform's bandwidth stretches every
  * memory-bound part by the same factor, found by bisection so that the
  * traffic the resulting throughputs move fits the bandwidth.
  */
@@ -143,70 +145,97 @@ static void est_build(struct est *e, const struct plan_problem *pb, struct plan_
 	e->first[m->nr_dnns] = e->nr;
 }
 
-/* Weighted max-min progressive filling at DRAM inflation kappa. */
+#define MAX_SERVERS (PLAN_MAX_UNITS + PLAN_MAX_DNNS * PLAN_MAX_STAGES)
+
+/* Throughput DNN i could reach given every server's level except skip's
+ * (-1: all): its rate, and on each server w·level/a. */
+static double dnn_cap(const struct est *e, const double *level, int i, int skip)
+{
+	double cap = e->pb->dnn[i].rate_hz > 0 ? e->pb->dnn[i].rate_hz : INFINITY;
+
+	for (int j = e->first[i]; j < e->first[i + 1]; j++) {
+		const struct est_stage *s = &e->st[j];
+
+		if (s->server != skip && s->a > 0)
+			cap = fmin(cap, s->weight * level[s->server] / s->a);
+	}
+	return cap;
+}
+
+/*
+ * Water level of server r: the share of its time per unit of weight that
+ * the stages always busy there get, when every other stage takes what its
+ * DNN's other limits let it use (processor sharing serves an occasional
+ * user whenever it comes). INFINITY: the server is not saturated.
+ */
+static double server_level(const struct est *e, const double *level, int r)
+{
+	double need[PLAN_MAX_DNNS * PLAN_MAX_STAGES], w[PLAN_MAX_DNNS * PLAN_MAX_STAGES];
+	int n = 0;
+
+	for (int j = 0; j < e->nr; j++) {
+		const struct est_stage *s = &e->st[j];
+
+		if (s->server != r || s->a <= 0 || s->weight <= 0)
+			continue;
+		double d = dnn_cap(e, level, s->dnn, r) * s->a;
+		int at = n++;
+
+		/* by need per weight, ascending */
+		while (at > 0 && need[at - 1] / w[at - 1] > d / s->weight) {
+			need[at] = need[at - 1];
+			w[at] = w[at - 1];
+			at--;
+		}
+		need[at] = d;
+		w[at] = s->weight;
+	}
+	double left = 1, wsum = 0;
+
+	for (int j = 0; j < n; j++)
+		wsum += w[j];
+	for (int j = 0; j < n; j++) {
+		if (need[j] / w[j] > left / wsum)
+			return left / wsum;
+		left -= need[j];
+		wsum -= w[j];
+	}
+	return INFINITY;
+}
+
+/*
+ * Weighted max-min sharing of every server's time at DRAM inflation kappa:
+ * Gauss-Seidel over the servers' water levels until they settle, then each
+ * DNN runs at the least its stages' levels allow.
+ */
 static void est_fill(struct est *e, double kappa)
 {
-	const struct plan_problem *pb = e->pb;
-	int n = pb->nr_dnns;
-	double slope[PLAN_MAX_DNNS], used[PLAN_MAX_DNNS * (PLAN_MAX_STAGES + 1)];
-	bool frozen[PLAN_MAX_DNNS];
-	int left = n;
+	double level[MAX_SERVERS];
 
 	for (int j = 0; j < e->nr; j++)
 		e->st[j].a = e->st[j].compute + kappa * e->st[j].memory + e->st[j].xfer;
-	for (int i = 0; i < n; i++) {
-		slope[i] = INFINITY;
-		for (int j = e->first[i]; j < e->first[i + 1]; j++)
-			if (e->st[j].a > 0)
-				slope[i] = fmin(slope[i], e->st[j].weight / e->st[j].a);
-		frozen[i] = false;
-		e->throughput[i] = 0;
-		/* A DNN needing no server time is bound by nothing we model. */
-		if (!isfinite(slope[i])) {
-			e->throughput[i] = pb->dnn[i].rate_hz > 0 ? pb->dnn[i].rate_hz : 1e9;
-			frozen[i] = true;
-			left--;
+	for (int r = 0; r < e->nr_servers; r++)
+		level[r] = INFINITY;
+	for (int sweep = 0; sweep < 60; sweep++) {
+		double change = 0;
+
+		for (int r = 0; r < e->nr_servers; r++) {
+			double l = server_level(e, level, r);
+
+			if (isfinite(l) != isfinite(level[r]))
+				change = 1;
+			else if (isfinite(l))
+				change = fmax(change, fabs(l - level[r]) / l);
+			level[r] = l;
 		}
+		if (change < 1e-9)
+			break;
 	}
-	while (left > 0) {
-		double theta = INFINITY;
+	for (int i = 0; i < e->pb->nr_dnns; i++) {
+		double t = dnn_cap(e, level, i, -1);
 
-		memset(used, 0, sizeof(double) * e->nr_servers);
-		double grow[PLAN_MAX_DNNS * (PLAN_MAX_STAGES + 1)] = { 0 };
-
-		for (int j = 0; j < e->nr; j++) {
-			const struct est_stage *s = &e->st[j];
-
-			if (frozen[s->dnn])
-				used[s->server] += e->throughput[s->dnn] * s->a;
-			else
-				grow[s->server] += slope[s->dnn] * s->a;
-		}
-		for (int r = 0; r < e->nr_servers; r++)
-			if (grow[r] > 0)
-				theta = fmin(theta, fmax(0, 1 - used[r]) / grow[r]);
-		for (int i = 0; i < n; i++)
-			if (!frozen[i] && pb->dnn[i].rate_hz > 0)
-				theta = fmin(theta, pb->dnn[i].rate_hz / slope[i]);
-		for (int i = 0; i < n; i++)
-			if (!frozen[i])
-				e->throughput[i] = slope[i] * theta;
-		/* Freeze whoever touched the limit (relative tolerance). */
-		for (int j = 0; j < e->nr; j++) {
-			const struct est_stage *s = &e->st[j];
-
-			if (frozen[s->dnn] || grow[s->server] <= 0)
-				continue;
-			if (used[s->server] + theta * grow[s->server] >= 1 - 1e-9)
-				frozen[s->dnn] = true;
-		}
-		for (int i = 0; i < n; i++)
-			if (!frozen[i] && pb->dnn[i].rate_hz > 0 &&
-			    e->throughput[i] >= pb->dnn[i].rate_hz * (1 - 1e-12))
-				frozen[i] = true;
-		left = 0;
-		for (int i = 0; i < n; i++)
-			left += !frozen[i];
+		/* A DNN needing no server time is bound by nothing we model. */
+		e->throughput[i] = isfinite(t) ? t : 1e9;
 	}
 }
 

@@ -84,7 +84,7 @@ void plan_search_cfg_default(struct plan_search_cfg *c)
 	c->seed = 1;
 	c->max_iterations = 4000;
 	c->max_ms = 8;
-	c->exploration = 1.4;
+	c->exploration = 2.5;
 	c->keep_tree = true;
 	c->polish = true;
 }
