@@ -16,7 +16,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
-	     -Iinclude -Iagent -I. -I$(BUILD) $(PKG_CFLAGS)
+	     -Iinclude -Iagent -I. -I$(BUILD) $(PKG_CFLAGS) \
+	     -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"'
 LDLIBS    += $(PKG_LIBS) -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -I$(BUILD)
@@ -192,12 +193,15 @@ install: all
 	[ -e $(DESTDIR)/etc/triage/triage.json ] || \
 		install -m 0644 docs/triage.example.json $(DESTDIR)/etc/triage/triage.json
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triage/
+	install -d $(DESTDIR)$(PREFIX)/share/triage/models $(DESTDIR)$(PREFIX)/share/triage/platforms
+	install -m 0644 dnn/models/*.json $(DESTDIR)$(PREFIX)/share/triage/models/
+	install -m 0644 dnn/platforms/*.json $(DESTDIR)$(PREFIX)/share/triage/platforms/
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/triaged.service > $(DESTDIR)/etc/systemd/system/triaged.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/triaged $(DESTDIR)$(PREFIX)/bin/triagectl \
 	      $(DESTDIR)/etc/systemd/system/triaged.service
-	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage $(DESTDIR)$(PREFIX)/share/triage
 
 clean: kmod-clean
 	rm -rf $(BUILD)

@@ -83,7 +83,7 @@ void plan_search_cfg_default(struct plan_search_cfg *c)
 	memset(c, 0, sizeof(*c));
 	c->seed = 1;
 	c->max_iterations = 4000;
-	c->max_ms = 8;
+	c->max_ms = 7;
 	c->exploration = 2.5;
 	c->keep_tree = true;
 	c->polish = true;

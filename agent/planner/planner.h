@@ -140,6 +140,9 @@ struct plan_estimate {
 
 struct plan_params {
 	double floor;         /* starvation floor as a fraction of P_i (0.10) */
+	double floor_guard;   /* the search keeps DNNs floor*(1+guard) clear
+			       * of it, a margin for the estimator's error
+			       * (0.25) */
 	double rank_decay;    /* w(rank) = rank_decay^(rank-1) (0.5) */
 	double latency_slack; /* critical latency may reach target*(1+slack) */
 };

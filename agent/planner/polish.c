@@ -22,7 +22,18 @@ struct climb {
 	struct plan_choice *c; /* the whole mix, one choice per DNN */
 	struct plan_result *res;
 	int units[PLAN_MAX_UNITS], nu;
+	double deadline_ms; /* 0: none */
+	unsigned tries;
+	bool late;
 };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static bool choice_valid(const struct plan_problem *pb, int i, const struct plan_choice *c)
 {
@@ -48,8 +59,12 @@ static bool try_move(struct climb *k, int i, const struct plan_choice *cand)
 	struct plan_mapping m = { .nr_dnns = k->pb->nr_dnns };
 	struct plan_estimate e;
 
-	if (!choice_valid(k->pb, i, cand))
+	if (k->late || !choice_valid(k->pb, i, cand))
 		return false;
+	if (k->deadline_ms > 0 && (++k->tries & 31) == 0 && now_ms() >= k->deadline_ms) {
+		k->late = true;
+		return false;
+	}
 	for (int j = 0; j < k->pb->nr_dnns; j++)
 		plan_choice_apply(k->pb, j, j == i ? cand : &k->c[j], &m.dnn[j]);
 	double r = plan_evaluate(k->pb, &m, k->throughput_only, &e);
@@ -176,26 +191,17 @@ static bool sweep_moves(struct climb *k, int i)
 	return w.moved;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 void plan_polish(const struct plan_problem *pb, bool throughput_only, struct plan_choice *c,
 		 struct plan_result *res, double deadline_ms)
 {
-	struct climb k = { .pb = pb, .throughput_only = throughput_only, .c = c, .res = res };
+	struct climb k = { .pb = pb, .throughput_only = throughput_only, .c = c, .res = res,
+			   .deadline_ms = deadline_ms };
 	bool moved = true;
 
 	k.nu = plan_search_units(pb->platform, k.units);
-	while (moved) {
+	while (moved && !k.late) {
 		moved = false;
-		for (int i = 0; i < pb->nr_dnns; i++) {
-			if (deadline_ms > 0 && now_ms() >= deadline_ms)
-				return;
+		for (int i = 0; i < pb->nr_dnns && !k.late; i++) {
 			while (unit_moves(&k, i) || cut_moves(&k, i) || merge_moves(&k, i) ||
 			       split_moves(&k, i))
 				moved = true;

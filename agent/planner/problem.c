@@ -18,6 +18,7 @@
 void plan_params_default(struct plan_params *p)
 {
 	p->floor = 0.10;
+	p->floor_guard = 0.25;
 	p->rank_decay = 0.5;
 	p->latency_slack = 0.0;
 }

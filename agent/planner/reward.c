@@ -2,6 +2,9 @@
 /*
  * The reward the search maximizes (docs/planner.md, "Reward").
  *
+ * The floor it enforces is the starvation floor raised by a guard band,
+ * since a DNN the estimator puts just above the floor may run just below.
+ *
  * Feasible mappings score Σ w(rank_i)·T_i/P_i: every DNN counts by how much
  * of its own potential it keeps, weighted by rank, so one fast DNN cannot
  * buy the starvation of a slow one and a high rank is worth more than a
@@ -24,6 +27,7 @@ double plan_reward(const struct plan_problem *pb, const struct plan_estimate *e)
 {
 	const struct plan_params *p = &pb->params;
 	double sum = 0, wsum = 0, frac = 0, violation = 0;
+	double floor = p->floor * (1 + (p->floor_guard > 0 ? p->floor_guard : 0));
 
 	for (int i = 0; i < pb->nr_dnns; i++) {
 		double w = plan_rank_weight(p, pb->dnn[i].rank), x = kept(pb, e, i);
@@ -31,8 +35,8 @@ double plan_reward(const struct plan_problem *pb, const struct plan_estimate *e)
 		sum += w * x;
 		wsum += w;
 		frac += w * fmin(x, 1);
-		if (p->floor > 0 && x < p->floor)
-			violation += (p->floor - x) / p->floor;
+		if (floor > 0 && x < floor)
+			violation += (floor - x) / floor;
 		if (pb->dnn[i].critical && pb->dnn[i].latency_ms > 0) {
 			double limit = pb->dnn[i].latency_ms * (1 + p->latency_slack);
 

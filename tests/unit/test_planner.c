@@ -290,6 +290,7 @@ Test(planner, reward_by_hand)
 	add_dnn(&pb, a, 1);
 	add_dnn(&pb, a, 2);
 	cr_assert_eq(plan_problem_prepare(&pb, err, sizeof(err)), 0, "%s", err);
+	pb.params.floor_guard = 0;
 	pb.potential[0] = 100;
 	pb.potential[1] = 50;
 
@@ -313,6 +314,13 @@ Test(planner, reward_by_hand)
 	cr_assert_float_eq(plan_reward(&pb, &e), -1.2 + 0.75 / 1.5, 1e-12);
 	e.latency_ms[0] = 9;
 	cr_assert_float_eq(plan_reward(&pb, &e), 0.75, 1e-12);
+
+	/* The guard band: 12% of P clears the floor but not floor·1.25. */
+	pb.params.floor_guard = 0.25;
+	e.throughput[1] = 6;
+	cr_assert_float_eq(plan_reward(&pb, &e), -1.04 + (0.5 + 0.5 * 0.12) / 1.5, 1e-12);
+	e.throughput[1] = 7;
+	cr_assert_float_eq(plan_reward(&pb, &e), 0.5 + 0.5 * 0.14, 1e-12);
 	free(a);
 }
 
