@@ -391,3 +391,15 @@ void plan_estimate(const struct plan_problem *pb, struct plan_mapping *m, struct
 		}
 	}
 }
+
+double plan_correction_update(double current, double measured, double estimated, double alpha)
+{
+	if (!(current > 0))
+		current = 1;
+	if (!(estimated > 0) || !(measured >= 0) || !(alpha > 0))
+		return current;
+	double sample = fmin(fmax(measured / (estimated / current), 0.05), 20);
+
+	alpha = fmin(alpha, 1);
+	return (1 - alpha) * current + alpha * sample;
+}

@@ -206,6 +206,12 @@ double plan_transfer_s(const struct plan_platform *p, int a, int b, double bytes
  * DNN's throughput and latency, corrections applied. m must be valid. */
 void plan_estimate(const struct plan_problem *pb, struct plan_mapping *m, struct plan_estimate *e);
 
+/* The online correction of one DNN after a measurement: the EWMA (weight
+ * alpha on the new sample) of measured over predicted throughput, where
+ * estimated is plan_estimate()'s figure, made with correction current.
+ * Samples are clamped to [0.05, 20] so one bad reading cannot wreck it. */
+double plan_correction_update(double current, double measured, double estimated, double alpha);
+
 /* ---- reward ---------------------------------------------------------------- */
 
 double plan_rank_weight(const struct plan_params *p, int rank);

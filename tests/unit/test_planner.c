@@ -547,3 +547,31 @@ Test(planner, space_size_counts_what_exhaustive_visits)
 	cr_assert_eq(r.iterations, 63);
 	free(a);
 }
+
+Test(planner, corrections_learn_measured_over_predicted)
+{
+	struct plan_model *a = chain_model("a", 2, 0.1);
+	struct plan_mapping m = { .nr_dnns = 1 };
+	struct plan_estimate e;
+	double c = 1;
+
+	add_dnn(&pb, a, 1);
+	cr_assert_eq(plan_problem_prepare(&pb, err, sizeof(err)), 0, "%s", err);
+	one_stage(&m, 0, 2, 2);
+	/* The DNN really runs at 60% of the model's figure: the correction
+	 * converges there and the estimate follows it. */
+	for (int k = 0; k < 40; k++) {
+		pb.correction[0] = c;
+		plan_estimate(&pb, &m, &e);
+		c = plan_correction_update(c, 0.6 / 2.2e-3, e.throughput[0], 0.3);
+	}
+	cr_assert_float_eq(c, 0.6, 1e-4);
+	pb.correction[0] = c;
+	plan_estimate(&pb, &m, &e);
+	cr_assert_float_eq(e.throughput[0], 0.6 / 2.2e-3, 0.1);
+	cr_assert_gt(e.latency_ms[0], 2.2 / 0.6 * 0.99);
+	/* A wild sample moves it by at most alpha * 20. */
+	cr_assert_leq(plan_correction_update(1, 1e9, 1, 0.1), 0.9 + 2.0 + 1e-12);
+	cr_assert_eq(plan_correction_update(0.7, 5, 0, 0.5), 0.7);
+	free(a);
+}
