@@ -43,20 +43,6 @@ static void whole(const struct plan_problem *pb, int i, int unit, struct plan_dn
 	d->stages[0].weight = 1;
 }
 
-/* DNN indices by rank, most important first, stable. */
-static void rank_order(const struct plan_problem *pb, int *order)
-{
-	for (int i = 0; i < pb->nr_dnns; i++)
-		order[i] = i;
-	for (int i = 1; i < pb->nr_dnns; i++)
-		for (int j = i; j > 0 && pb->dnn[order[j]].rank < pb->dnn[order[j - 1]].rank; j--) {
-			int t = order[j];
-
-			order[j] = order[j - 1];
-			order[j - 1] = t;
-		}
-}
-
 static int linux_default(const struct plan_problem *pb, struct plan_mapping *m)
 {
 	int all = -1;
@@ -115,7 +101,7 @@ static void greedy(const struct plan_problem *pb, struct plan_mapping *m)
 	struct plan_mapping part = { 0 };
 	struct plan_estimate e;
 
-	rank_order(pb, order);
+	plan_rank_order(pb, order);
 	for (int k = 0; k < pb->nr_dnns; k++) {
 		double best = -1;
 		int pick = units[0];
@@ -161,7 +147,7 @@ static void ibis(const struct plan_problem *pb, struct plan_mapping *m)
 	int placed_on[PLAN_MAX_DNNS];
 	double lambda[PLAN_MAX_DNNS];
 
-	rank_order(pb, order);
+	plan_rank_order(pb, order);
 	for (int i = 0; i < pb->nr_dnns; i++)
 		lambda[i] = pb->dnn[i].rate_hz > 0 ? pb->dnn[i].rate_hz :
 						     pb->potential[i] / pb->nr_dnns;

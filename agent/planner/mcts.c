@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "planner_impl.h"
 
@@ -212,16 +211,7 @@ static void partial_skip_forced(const struct plan_problem *pb, struct partial *p
 static void partial_init(const struct plan_problem *pb, struct partial *p)
 {
 	memset(p, 0, sizeof(*p));
-	for (int i = 0; i < pb->nr_dnns; i++)
-		p->order[i] = i;
-	for (int i = 1; i < pb->nr_dnns; i++) /* by rank, stable */
-		for (int j = i; j > 0 && pb->dnn[p->order[j]].rank < pb->dnn[p->order[j - 1]].rank;
-		     j--) {
-			int t = p->order[j];
-
-			p->order[j] = p->order[j - 1];
-			p->order[j - 1] = t;
-		}
+	plan_rank_order(pb, p->order);
 	p->nr_units = plan_search_units(pb->platform, p->search_units);
 	partial_skip_forced(pb, p);
 }
@@ -332,16 +322,9 @@ static void tree_decay(struct planner *pl)
 	}
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void consider(const struct plan_problem *pb, const struct plan_search_cfg *cfg,
-		     struct plan_mapping *m, struct plan_result *res)
+/* Scores m and keeps it when it beats the best so far. */
+static double consider(const struct plan_problem *pb, const struct plan_search_cfg *cfg,
+		       struct plan_mapping *m, struct plan_result *res)
 {
 	struct plan_estimate e;
 	double r = plan_evaluate(pb, m, cfg->throughput_only, &e);
@@ -351,6 +334,7 @@ static void consider(const struct plan_problem *pb, const struct plan_search_cfg
 		res->mapping = *m;
 		res->estimate = e;
 	}
+	return r;
 }
 
 /* Keeps the ELITE best distinct mappings, best first. */
@@ -386,7 +370,6 @@ static void iterate(struct planner *pl, const struct plan_problem *pb,
 	uint32_t node = 0;
 	struct partial p;
 	struct plan_mapping m;
-	struct plan_estimate e;
 
 	partial_init(pb, &p);
 	path[depth++] = 0;
@@ -409,15 +392,9 @@ static void iterate(struct planner *pl, const struct plan_problem *pb,
 	}
 	rollout(pb, &p, rng);
 	partial_mapping(pb, &p, &m);
-	double r = plan_evaluate(pb, &m, cfg->throughput_only, &e);
+	double r = consider(pb, cfg, &m, res);
 
 	elite_offer(pl, pb, p.c, r);
-
-	if (r > res->reward) {
-		res->reward = r;
-		res->mapping = m;
-		res->estimate = e;
-	}
 	double s = scaled(r);
 
 	pl->rmin = fmin(pl->rmin, s);
@@ -427,6 +404,14 @@ static void iterate(struct planner *pl, const struct plan_problem *pb,
 		pl->nodes[path[d]].value += s;
 		pl->nodes[path[d]].best = fmax(pl->nodes[path[d]].best, s);
 	}
+}
+
+/* Weights back to 0, so that the estimator sets this problem's. */
+static void clear_weights(struct plan_mapping *m)
+{
+	for (int i = 0; i < m->nr_dnns; i++)
+		for (int s = 0; s < m->dnn[i].nr_stages; s++)
+			m->dnn[i].stages[s].weight = 0;
 }
 
 /* The incumbent before any iteration: each DNN on its own best mapping
@@ -439,15 +424,11 @@ static void seed_incumbent(struct planner *pl, const struct plan_problem *pb,
 
 	for (int i = 0; i < pb->nr_dnns; i++)
 		m.dnn[i] = pb->potential_map[i].dnn[0];
-	for (int i = 0; i < pb->nr_dnns; i++)
-		for (int s = 0; s < m.dnn[i].nr_stages; s++)
-			m.dnn[i].stages[s].weight = 0;
+	clear_weights(&m);
 	consider(pb, cfg, &m, res);
 	if (reused) {
 		m = pl->best;
-		for (int i = 0; i < pb->nr_dnns; i++)
-			for (int s = 0; s < m.dnn[i].nr_stages; s++)
-				m.dnn[i].stages[s].weight = 0;
+		clear_weights(&m);
 		consider(pb, cfg, &m, res);
 	}
 }
@@ -458,7 +439,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 {
 	struct mix_signature sig;
 	struct plan_rng rng;
-	double start = now_ms();
+	double start = plan_now_ms();
 
 	memset(res, 0, sizeof(*res));
 	res->reward = -HUGE_VAL;
@@ -490,7 +471,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 	for (;;) {
 		if (cfg->max_iterations && res->iterations >= cfg->max_iterations)
 			break;
-		if (cfg->max_ms > 0 && (res->iterations & 15) == 0 && now_ms() - start >= tree_ms)
+		if (cfg->max_ms > 0 && (res->iterations & 15) == 0 && plan_now_ms() - start >= tree_ms)
 			break;
 		iterate(pl, pb, cfg, &rng, res);
 		res->iterations++;
@@ -517,6 +498,6 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 	/* Fill cores, weights and shares of the answer. */
 	res->reward = plan_evaluate(pb, &res->mapping, cfg->throughput_only, &res->estimate);
 	pl->best = res->mapping;
-	res->elapsed_ms = now_ms() - start;
+	res->elapsed_ms = plan_now_ms() - start;
 	return 0;
 }

@@ -12,7 +12,6 @@
  */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "planner_impl.h"
 
@@ -26,14 +25,6 @@ struct climb {
 	unsigned tries;
 	bool late;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static bool choice_valid(const struct plan_problem *pb, int i, const struct plan_choice *c)
 {
@@ -61,7 +52,7 @@ static bool try_move(struct climb *k, int i, const struct plan_choice *cand)
 
 	if (k->late || !choice_valid(k->pb, i, cand))
 		return false;
-	if (k->deadline_ms > 0 && (++k->tries & 31) == 0 && now_ms() >= k->deadline_ms) {
+	if (k->deadline_ms > 0 && (++k->tries & 31) == 0 && plan_now_ms() >= k->deadline_ms) {
 		k->late = true;
 		return false;
 	}

@@ -12,6 +12,7 @@
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "planner_impl.h"
 
@@ -102,6 +103,27 @@ uint64_t plan_space_size(const struct plan_problem *pb)
 		total *= c;
 	}
 	return total;
+}
+
+void plan_rank_order(const struct plan_problem *pb, int *order)
+{
+	for (int i = 0; i < pb->nr_dnns; i++)
+		order[i] = i;
+	for (int i = 1; i < pb->nr_dnns; i++)
+		for (int j = i; j > 0 && pb->dnn[order[j]].rank < pb->dnn[order[j - 1]].rank; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+}
+
+double plan_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- potentials: each DNN alone, every choice ------------------------------ */
