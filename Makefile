@@ -41,12 +41,20 @@ BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 VM_TEST_SRC := $(wildcard tests/vm/*.c)
 
+# cuda/: each cuda/*.mk adds its pure C sources to CUDA_LIB_SRC (built into
+# libtriage.a, so the unit tests reach them) and its fatbin and programs to
+# CUDA_TARGETS. Without nvcc they build what needs no nvcc and say so once.
+CUDA_LIB_SRC :=
+CUDA_TARGETS :=
+include $(wildcard cuda/*.mk)
+AGENT_LIB_OBJ += $(patsubst cuda/%.c,$(BUILD)/cuda/%.o,$(CUDA_LIB_SRC))
+
 .PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
 	bench bench-planner
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
      $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/planner-sim \
-     $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC))
+     $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC)) $(CUDA_TARGETS)
 
 need-root:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -112,6 +120,11 @@ $(BUILD)/planner/%.o: agent/planner/%.c $(wildcard agent/planner/*.h) | $(BUILD)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/dnn/%.o: dnn/%.c $(wildcard dnn/*.h) $(wildcard agent/planner/*.h) | $(BUILD)/dnn
+	@echo "  CC    $@"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/cuda/%.o: cuda/%.c $(wildcard cuda/*.h cuda/kernels/*.h) $(wildcard include/triage/*.h)
+	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
