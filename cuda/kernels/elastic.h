@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The launch contract of triage's elastic kernels, shared by the CUDA
- * sources (cuda/kernels/*.cu), the driver-API runtime and coordinator
- * (cuda/*.c) and the CPU-side tests. Plain C that nvcc also compiles.
+ * sources (the .cu files of cuda/kernels/), the driver-API runtime and
+ * coordinator (the .c files of cuda/) and the CPU-side tests. Plain C that
+ * nvcc also compiles.
  *
  * Why elastic (Miriam, SenSys 2023): a best-effort kernel launched whole
  * takes every SM it can and a critical kernel that arrives later waits for
