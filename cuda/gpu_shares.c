@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The GPU shares seqlock and its file (include/triage/gpu.h).
+ *
+ * Why a seqlock: the reader is the GPU runtime's launch loop, which must
+ * never wait on the agent, and the writer is the agent, which must never
+ * wait on a slow reader. The C11 form (Boehm, "Can seqlocks get along with
+ * programming language memory models?", MSPC 2012): every shared byte is
+ * accessed with relaxed atomics, the writer orders them with a release
+ * fence after making seq odd and a release store making it even, the
+ * reader with an acquire load of seq before the copy and an acquire fence
+ * after it. A copy that overlapped a write sees seq odd or changed and is
+ * thrown away, so a torn table is never returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cuda/gpu_shares.h"
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A writer is inside: let it (or its sibling hyperthread) finish. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Byte-wise relaxed atomics: char may alias the struct, and a compiler
+ * turns these into plain moves, so the copy costs a few microseconds. */
+static void copy_in(unsigned char *dst, const unsigned char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+static void copy_out(unsigned char *dst, const unsigned char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+void gpu_shares_init(struct triage_gpu_shares *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->magic = TRIAGE_GPU_SHARES_MAGIC;
+	s->abi_version = TRIAGE_GPU_SHARES_ABI;
+}
+
+void gpu_shares_write_begin(struct triage_gpu_shares *s)
+{
+	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+	/* An odd seq left by a writer that died mid-write stays odd: this
+	 * write replaces whatever it left half done. */
+	__atomic_store_n(&s->seq, seq | 1u, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void gpu_shares_write_end(struct triage_gpu_shares *s)
+{
+	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	uint64_t gen = __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&s->generation, gen + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, (seq | 1u) + 1u, __ATOMIC_RELEASE);
+}
+
+/* The body of a write: header and entries, never seq itself. */
+static void write_body(struct triage_gpu_shares *s, const struct triage_gpu_shares *src)
+{
+	size_t entries = offsetof(struct triage_gpu_shares, shares);
+
+	copy_out((unsigned char *)&s->magic, (const unsigned char *)&src->magic,
+		 sizeof(s->magic) + sizeof(s->abi_version));
+	copy_out((unsigned char *)&s->nr_shares, (const unsigned char *)&src->nr_shares,
+		 sizeof(s->nr_shares));
+	copy_out((unsigned char *)s + entries, (const unsigned char *)src + entries,
+		 sizeof(*s) - entries);
+}
+
+static int check_entry(const struct triage_gpu_share *e, int i, char *err, size_t errlen)
+{
+	size_t len = strnlen(e->name, sizeof(e->name));
+
+	if (len == 0 || len == sizeof(e->name)) {
+		set_error(err, errlen, "gpu-shares: entry %d: name %s", i,
+			  len ? "longer than 31 characters" : "empty");
+		return -EINVAL;
+	}
+	if (e->permille > TRIAGE_GPU_SHARE_FULL) {
+		set_error(err, errlen, "gpu-shares: %s: share %u per mille is over %u", e->name,
+			  e->permille, TRIAGE_GPU_SHARE_FULL);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int gpu_shares_publish(struct triage_gpu_shares *s, const struct triage_gpu_share *entries, int n,
+		       char *err, size_t errlen)
+{
+	struct triage_gpu_shares next;
+
+	if (n < 0 || n > TRIAGE_GPU_MAX_SHARES) {
+		set_error(err, errlen, "gpu-shares: %d entries, at most %d", n,
+			  TRIAGE_GPU_MAX_SHARES);
+		return -EINVAL;
+	}
+	gpu_shares_init(&next);
+	for (int i = 0; i < n; i++) {
+		int ret = check_entry(&entries[i], i, err, errlen);
+
+		if (ret)
+			return ret;
+		next.shares[i] = entries[i];
+		/* Bytes past the NUL are zeroed so equal tables compare equal. */
+		memset(next.shares[i].name, 0, sizeof(next.shares[i].name));
+		strcpy(next.shares[i].name, entries[i].name);
+		next.shares[i].reserved = 0;
+	}
+	next.nr_shares = (uint32_t)n;
+
+	gpu_shares_write_begin(s);
+	write_body(s, &next);
+	gpu_shares_write_end(s);
+	return 0;
+}
+
+int gpu_shares_set(struct triage_gpu_shares *s, const char *name, unsigned permille, char *err,
+		   size_t errlen)
+{
+	struct triage_gpu_share entries[TRIAGE_GPU_MAX_SHARES];
+	struct triage_gpu_shares cur;
+	int n, i, ret;
+
+	/* The writer is the only one to change s, so reading it here cannot
+	 * tear; the snapshot also checks the header. */
+	ret = gpu_shares_snapshot(s, &cur, err, errlen);
+	if (ret)
+		return ret;
+	n = (int)cur.nr_shares;
+	memcpy(entries, cur.shares, sizeof(entries));
+	for (i = 0; i < n; i++)
+		if (!strncmp(entries[i].name, name, sizeof(entries[i].name)))
+			break;
+	if (i == n) {
+		if (n == TRIAGE_GPU_MAX_SHARES) {
+			set_error(err, errlen, "gpu-shares: %s: table full (%d entries)", name,
+				  TRIAGE_GPU_MAX_SHARES);
+			return -ENOSPC;
+		}
+		if (strlen(name) >= sizeof(entries[i].name)) {
+			set_error(err, errlen, "gpu-shares: %s: name longer than 31 characters",
+				  name);
+			return -EINVAL;
+		}
+		memset(&entries[i], 0, sizeof(entries[i]));
+		strcpy(entries[i].name, name);
+		n++;
+	}
+	entries[i].permille = permille;
+	return gpu_shares_publish(s, entries, n, err, errlen);
+}
+
+uint32_t gpu_shares_seq(const struct triage_gpu_shares *s)
+{
+	return __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+}
+
+int gpu_shares_snapshot(const struct triage_gpu_shares *s, struct triage_gpu_shares *copy,
+			char *err, size_t errlen)
+{
+	int tries;
+
+	for (tries = 0; tries < GPU_SHARES_READ_TRIES; tries++) {
+		uint32_t before = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+		if (!(before & 1u)) {
+			copy_in((unsigned char *)copy, (const unsigned char *)s, sizeof(*s));
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == before)
+				break;
+		}
+		cpu_relax();
+	}
+	if (tries == GPU_SHARES_READ_TRIES) {
+		set_error(err, errlen, "gpu-shares: a write stayed in progress over %d tries",
+			  GPU_SHARES_READ_TRIES);
+		return -EAGAIN;
+	}
+	if (copy->magic != TRIAGE_GPU_SHARES_MAGIC) {
+		set_error(err, errlen, "gpu-shares: bad magic 0x%08x (not a gpu-shares table)",
+			  copy->magic);
+		return -EPROTO;
+	}
+	if (copy->abi_version != TRIAGE_GPU_SHARES_ABI) {
+		set_error(err, errlen, "gpu-shares: ABI version %u, this reader knows %u",
+			  copy->abi_version, TRIAGE_GPU_SHARES_ABI);
+		return -EPROTO;
+	}
+	if (copy->nr_shares > TRIAGE_GPU_MAX_SHARES) {
+		set_error(err, errlen, "gpu-shares: %u entries, at most %d", copy->nr_shares,
+			  TRIAGE_GPU_MAX_SHARES);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int gpu_shares_lookup(const struct triage_gpu_shares *copy, const char *name)
+{
+	for (uint32_t i = 0; i < copy->nr_shares && i < TRIAGE_GPU_MAX_SHARES; i++)
+		if (!strncmp(copy->shares[i].name, name, sizeof(copy->shares[i].name)))
+			return (int)copy->shares[i].permille;
+	return -1;
+}
+
+void gpu_shares_default_path(char *buf, size_t len)
+{
+	const char *dir = getenv("TRIAGE_RUN_DIR");
+
+	if (!dir || !*dir)
+		dir = "/run/triage";
+	snprintf(buf, len, "%s/%s", dir, TRIAGE_GPU_SHARES_FILE);
+}
+
+static int map_file(const char *path, struct gpu_shares_file *f, bool writable, char *err,
+		    size_t errlen)
+{
+	void *p = mmap(NULL, sizeof(*f->s), writable ? PROT_READ | PROT_WRITE : PROT_READ,
+		       MAP_SHARED, f->fd, 0);
+
+	if (p == MAP_FAILED) {
+		int ret = -errno;
+
+		set_error(err, errlen, "%s: cannot map: %s", path, strerror(errno));
+		close(f->fd);
+		f->fd = -1;
+		return ret;
+	}
+	f->s = p;
+	f->writable = writable;
+	return 0;
+}
+
+int gpu_shares_create(const char *path, struct gpu_shares_file *f, char *err, size_t errlen)
+{
+	char dir[4096];
+	char *slash;
+	struct stat st;
+	int ret;
+
+	f->s = NULL;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			ret = -errno;
+			set_error(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+			return ret;
+		}
+	}
+	/* Readable by every user: DNN processes need not run as root. */
+	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		ret = -errno;
+		set_error(err, errlen, "%s: cannot open for writing: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fstat(f->fd, &st) || (st.st_size != (off_t)sizeof(*f->s) &&
+				  ftruncate(f->fd, (off_t)sizeof(*f->s)))) {
+		ret = -errno;
+		set_error(err, errlen, "%s: cannot size to %zu bytes: %s", path, sizeof(*f->s),
+			  strerror(errno));
+		close(f->fd);
+		f->fd = -1;
+		return ret;
+	}
+	ret = map_file(path, f, true, err, errlen);
+	if (ret)
+		return ret;
+	/* Another ABI's (or a new, zeroed) file: start empty, under the lock
+	 * so that a reader mapping it now sees either table whole. */
+	if (f->s->magic != TRIAGE_GPU_SHARES_MAGIC ||
+	    f->s->abi_version != TRIAGE_GPU_SHARES_ABI || f->s->nr_shares > TRIAGE_GPU_MAX_SHARES) {
+		struct triage_gpu_shares empty;
+
+		gpu_shares_init(&empty);
+		gpu_shares_write_begin(f->s);
+		write_body(f->s, &empty);
+		gpu_shares_write_end(f->s);
+	}
+	return 0;
+}
+
+int gpu_shares_open(const char *path, struct gpu_shares_file *f, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	f->s = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		ret = -errno;
+		set_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fstat(f->fd, &st)) {
+		ret = -errno;
+		set_error(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		close(f->fd);
+		f->fd = -1;
+		return ret;
+	}
+	if (st.st_size != (off_t)sizeof(*f->s)) {
+		uint32_t head[2] = { 0, 0 };
+
+		/* Name the ABI when the header is there: a clearer error than
+		 * a size. */
+		if (st.st_size >= (off_t)sizeof(head) &&
+		    pread(f->fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+		    head[0] == TRIAGE_GPU_SHARES_MAGIC && head[1] != TRIAGE_GPU_SHARES_ABI)
+			set_error(err, errlen, "%s: ABI version %u, this reader knows %u", path,
+				  head[1], TRIAGE_GPU_SHARES_ABI);
+		else
+			set_error(err, errlen, "%s: %lld bytes, ABI %u has %zu", path,
+				  (long long)st.st_size, TRIAGE_GPU_SHARES_ABI, sizeof(*f->s));
+		close(f->fd);
+		f->fd = -1;
+		return -EPROTO;
+	}
+	return map_file(path, f, false, err, errlen);
+}
+
+void gpu_shares_close(struct gpu_shares_file *f)
+{
+	if (f->s)
+		munmap(f->s, sizeof(*f->s));
+	if (f->fd >= 0)
+		close(f->fd);
+	f->s = NULL;
+	f->fd = -1;
+}
