@@ -75,6 +75,8 @@ struct json_object *agent_plan_json(const struct agent_plan *ap, uint64_t now_ns
 			       decided ? json_object_new_int64(ap->res.iterations) : NULL);
 	json_object_object_add(o, "tree_reused",
 			       decided ? json_object_new_boolean(ap->res.tree_reused) : NULL);
+	json_object_object_add(o, "exhaustive",
+			       decided ? json_object_new_boolean(ap->res.exhaustive) : NULL);
 	json_object_object_add(o, "mapping",
 			       decided ? json_object_new_string(ap->mapping_text) : NULL);
 	return o;

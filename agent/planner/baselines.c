@@ -232,6 +232,7 @@ static int omniboost(struct planner *pl, const struct plan_problem *pb,
 
 	fair = *pb;
 	fair.params.rank_decay = 1;
+	fair.params.floor = 0; /* no floor: no weights raised to meet one */
 	c.throughput_only = true;
 	c.keep_tree = false;
 	c.max_iterations = 500;

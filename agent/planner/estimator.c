@@ -336,16 +336,12 @@ static double rate_latency_s(const struct est *e, int i, const double *eff)
 	return total;
 }
 
-void plan_estimate(const struct plan_problem *pb, struct plan_mapping *m, struct plan_estimate *out)
+static void estimate_once(const struct plan_problem *pb, struct plan_mapping *m,
+			  struct plan_estimate *out)
 {
 	struct est e_local, *e = &e_local;
 	double eff[PLAN_MAX_DNNS * PLAN_MAX_STAGES];
 
-	for (int i = 0; i < m->nr_dnns; i++)
-		for (int s = 0; s < m->dnn[i].nr_stages; s++)
-			if (!(m->dnn[i].stages[s].weight > 0))
-				m->dnn[i].stages[s].weight = plan_rank_weight(&pb->params,
-									      pb->dnn[i].rank);
 	for (int u = 0; u < pb->platform->nr_units; u++)
 		if (pb->platform->units[u].kind == PLAN_UNIT_CPU)
 			allocate_cores(pb, m, u);
@@ -389,6 +385,57 @@ void plan_estimate(const struct plan_problem *pb, struct plan_mapping *m, struct
 					    busy * st->cores / u->cores :
 					    busy;
 		}
+	}
+}
+
+/*
+ * Rank weights alone can starve: five DNNs sharing a GPU at weights 1, 1/2,
+ * ..., 1/16 leave the last with 3% of it. The weights are the agent's to
+ * set (cpu.weight, the GPU share), so when the planner chose them (weight
+ * 0 on entry) a DNN the estimate puts under its guarded floor has its
+ * weights raised by the shortfall, and the mix is estimated again: ranks
+ * decide the sharing above the floors, the floors come first. A lifted
+ * weight stays at most that of rank 1: past it the simulator showed the
+ * estimate of time-shared CPU stages going wrong. Weights given by the
+ * caller are left as they are.
+ */
+#define FLOOR_LIFT_ROUNDS 3
+
+void plan_estimate(const struct plan_problem *pb, struct plan_mapping *m, struct plan_estimate *out)
+{
+	const struct plan_params *p = &pb->params;
+	double target = p->floor * (1 + (p->floor_guard > 0 ? p->floor_guard : 0)) * 1.02;
+	bool chosen[PLAN_MAX_DNNS] = { false };
+
+	for (int i = 0; i < m->nr_dnns; i++)
+		for (int s = 0; s < m->dnn[i].nr_stages; s++)
+			if (!(m->dnn[i].stages[s].weight > 0)) {
+				m->dnn[i].stages[s].weight = plan_rank_weight(p, pb->dnn[i].rank);
+				chosen[i] = true;
+			}
+	estimate_once(pb, m, out);
+	for (int round = 0; target > 0 && round < FLOOR_LIFT_ROUNDS; round++) {
+		bool lifted = false;
+
+		for (int i = 0; i < m->nr_dnns; i++) {
+			double pot = pb->potential[i], x = pot > 0 ? out->throughput[i] / pot : 1;
+
+			if (!chosen[i] || x >= target)
+				continue;
+			for (int s = 0; s < m->dnn[i].nr_stages; s++) {
+				struct plan_stage *st = &m->dnn[i].stages[s];
+				double w = fmin(st->weight * target / fmax(x, 1e-3),
+						plan_rank_weight(p, 1));
+
+				if (w > st->weight) {
+					st->weight = w;
+					lifted = true;
+				}
+			}
+		}
+		if (!lifted)
+			break;
+		estimate_once(pb, m, out);
 	}
 }
 

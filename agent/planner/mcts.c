@@ -451,6 +451,21 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 		res->reward = 0;
 		return 0;
 	}
+	/* A space no larger than the iteration budget is cheaper to score
+	 * whole than to sample: the answer is then the optimum. */
+	if (cfg->max_iterations && plan_space_size(pb) <= cfg->max_iterations &&
+	    plan_enumerate(pb, cfg->max_iterations, cfg->throughput_only,
+			   cfg->max_ms > 0 ? start + cfg->max_ms : 0, res, err, errlen) == 1) {
+		res->reward = plan_evaluate(pb, &res->mapping, cfg->throughput_only,
+					    &res->estimate);
+		res->exhaustive = true;
+		pl->best = res->mapping;
+		pl->have_tree = false;
+		res->elapsed_ms = plan_now_ms() - start;
+		return 0;
+	}
+	memset(res, 0, sizeof(*res));
+	res->reward = -HUGE_VAL;
 	signature_of(pb, cfg, &sig);
 	bool reuse = cfg->keep_tree && pl->have_tree && !memcmp(&sig, &pl->sig, sizeof(sig));
 
@@ -471,7 +486,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 	for (;;) {
 		if (cfg->max_iterations && res->iterations >= cfg->max_iterations)
 			break;
-		if (cfg->max_ms > 0 && (res->iterations & 15) == 0 && plan_now_ms() - start >= tree_ms)
+		if (cfg->max_ms > 0 && (res->iterations & 3) == 0 && plan_now_ms() - start >= tree_ms)
 			break;
 		iterate(pl, pb, cfg, &rng, res);
 		res->iterations++;
@@ -486,6 +501,9 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 		 * best one: climb from each of the elite too. */
 		for (int j = 0; j < pl->nr_elite; j++) {
 			struct plan_result r = *res;
+
+			if (cfg->max_ms > 0 && plan_now_ms() >= start + cfg->max_ms)
+				break;
 
 			memcpy(c, pl->elite[j], sizeof(c[0]) * pb->nr_dnns);
 			r.reward = pl->elite_reward[j];

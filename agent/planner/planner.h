@@ -253,6 +253,7 @@ struct plan_result {
 	bool tree_reused;
 	bool arena_full; /* the tree stopped growing; search went on */
 	unsigned polish_moves; /* improving moves the hill-climb made */
+	bool exhaustive;       /* the space was scored whole: the optimum */
 };
 
 /* MCTS (UCT) over the DNNs' decisions. Returns 0, or -1 with err set. */

@@ -81,6 +81,13 @@ void plan_choices_of(const struct plan_problem *pb, const struct plan_mapping *m
 void plan_polish(const struct plan_problem *pb, bool throughput_only, struct plan_choice *c,
 		 struct plan_result *res, double deadline_ms);
 
+/* plan_exhaustive() with a deadline (CLOCK_MONOTONIC ms, 0: none): 1 when
+ * every mapping was scored, 0 when the deadline cut it short (res holds the
+ * best seen), -1 with err set when the space is over max_mappings or
+ * memory runs out. */
+int plan_enumerate(const struct plan_problem *pb, uint64_t max_mappings, bool throughput_only,
+		   double deadline_ms, struct plan_result *res, char *err, size_t errlen);
+
 /* xorshift64*: small, fast, the same everywhere. */
 struct plan_rng {
 	uint64_t s;

@@ -6,8 +6,8 @@
  * its iterations re-deciding the first DNNs; the last few per cent of the
  * reward sit in small changes it rarely samples together: a cut one
  * boundary over, a stage on the other cluster, two stages merged or one
- * split. This tries those one DNN at a time, takes every improvement, and
- * stops at a local optimum (or the deadline). It is deterministic: moves are
+ * split. This tries those one DNN at a time, then two DNNs trading units,
+ * takes every improvement, and stops at a local optimum (or the deadline). It is deterministic: moves are
  * tried in a fixed order.
  */
 #include <math.h>
@@ -44,20 +44,22 @@ static bool choice_valid(const struct plan_problem *pb, int i, const struct plan
 	return true;
 }
 
-/* Scores the mix with DNN i's choice replaced by *cand; keeps it if better. */
-static bool try_move(struct climb *k, int i, const struct plan_choice *cand)
+/* Scores the mix with DNN i's choice replaced by *cand and, when j >= 0,
+ * DNN j's by *cand_j; keeps it if better. */
+static bool try_pair(struct climb *k, int i, const struct plan_choice *cand, int j,
+		     const struct plan_choice *cand_j)
 {
 	struct plan_mapping m = { .nr_dnns = k->pb->nr_dnns };
 	struct plan_estimate e;
 
-	if (k->late || !choice_valid(k->pb, i, cand))
+	if (k->late || !choice_valid(k->pb, i, cand) || (j >= 0 && !choice_valid(k->pb, j, cand_j)))
 		return false;
-	if (k->deadline_ms > 0 && (++k->tries & 31) == 0 && plan_now_ms() >= k->deadline_ms) {
+	if (k->deadline_ms > 0 && (k->tries++ & 3) == 0 && plan_now_ms() >= k->deadline_ms) {
 		k->late = true;
 		return false;
 	}
-	for (int j = 0; j < k->pb->nr_dnns; j++)
-		plan_choice_apply(k->pb, j, j == i ? cand : &k->c[j], &m.dnn[j]);
+	for (int d = 0; d < k->pb->nr_dnns; d++)
+		plan_choice_apply(k->pb, d, d == i ? cand : d == j ? cand_j : &k->c[d], &m.dnn[d]);
 	double r = plan_evaluate(k->pb, &m, k->throughput_only, &e);
 
 	if (r <= k->res->reward + 1e-12 * fabs(k->res->reward) + 1e-15)
@@ -66,8 +68,15 @@ static bool try_move(struct climb *k, int i, const struct plan_choice *cand)
 	k->res->mapping = m;
 	k->res->estimate = e;
 	k->c[i] = *cand;
+	if (j >= 0)
+		k->c[j] = *cand_j;
 	k->res->polish_moves++;
 	return true;
+}
+
+static bool try_move(struct climb *k, int i, const struct plan_choice *cand)
+{
+	return try_pair(k, i, cand, -1, NULL);
 }
 
 static bool unit_moves(struct climb *k, int i)
@@ -158,6 +167,34 @@ static bool split_moves(struct climb *k, int i)
 	return false;
 }
 
+/*
+ * Two DNNs trade units: a stage of i moves to the unit a stage of j holds
+ * and that stage of j to i's unit (or to a unit i frees). Single moves
+ * cannot make such a trade when either half alone puts a DNN under its
+ * floor or crowds a unit, which is where the climb stalled most often.
+ */
+static bool exchange_moves(struct climb *k, int i)
+{
+	for (int j = 0; j < k->pb->nr_dnns; j++) {
+		if (j == i)
+			continue;
+		const struct plan_choice ci = k->c[i], cj = k->c[j];
+
+		for (int s = 0; s < ci.nr_stages; s++)
+			for (int t = 0; t < cj.nr_stages; t++) {
+				if (ci.units[s] == cj.units[t])
+					continue;
+				struct plan_choice ni = ci, nj = cj;
+
+				ni.units[s] = cj.units[t];
+				nj.units[t] = ci.units[s];
+				if (try_pair(k, i, &ni, j, &nj))
+					return true;
+			}
+	}
+	return false;
+}
+
 /* Every choice of DNN i with the others fixed: an exact step along one
  * coordinate. */
 struct sweep {
@@ -196,7 +233,7 @@ void plan_polish(const struct plan_problem *pb, bool throughput_only, struct pla
 			while (unit_moves(&k, i) || cut_moves(&k, i) || merge_moves(&k, i) ||
 			       split_moves(&k, i))
 				moved = true;
-			if (sweep_moves(&k, i))
+			if (sweep_moves(&k, i) || exchange_moves(&k, i))
 				moved = true;
 		}
 	}

@@ -79,6 +79,7 @@ struct bench_gap {
 	double optimum; /* its reward */
 	double rankmap; /* RankMap's reward (the estimator's) */
 	double exhaustive_ms;
+	bool scored_whole; /* within RankMap's budget: it enumerated the space */
 };
 
 struct bench_platform {

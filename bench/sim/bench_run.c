@@ -319,6 +319,7 @@ static void run_gaps(const struct bench_opts *o, struct planner *pl, const struc
 			out->gaps_skipped++;
 		} else {
 			gap->rankmap = res->reward;
+			gap->scored_whole = res->exhaustive;
 			out->nr_gaps++;
 		}
 		plan_problem_release(pb);

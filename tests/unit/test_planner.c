@@ -232,6 +232,41 @@ Test(planner, gpu_sharing_follows_the_weights)
 	free(a);
 }
 
+Test(planner, weights_the_planner_sets_lift_a_starved_dnn_to_its_floor)
+{
+	struct plan_model *a = chain_model("a", 2, 0.1);
+	struct plan_mapping m = { .nr_dnns = 2 };
+	struct plan_estimate e;
+
+	add_dnn(&pb, a, 1);
+	add_dnn(&pb, a, 5);
+	cr_assert_eq(plan_problem_prepare(&pb, err, sizeof(err)), 0, "%s", err);
+	cr_assert_float_eq(pb.potential[1], 1 / 2.2e-3, 1e-6);
+	one_stage(&m, 0, 2, 2);
+	one_stage(&m, 1, 2, 2);
+
+	/* Weights given: rank 5 at 1/16 keeps 1/17 of the GPU, starved. */
+	m.dnn[0].stages[0].weight = 1;
+	m.dnn[1].stages[0].weight = 1.0 / 16;
+	plan_estimate(&pb, &m, &e);
+	cr_assert_float_eq(e.throughput[1] / pb.potential[1], 1.0 / 17, 1e-9);
+	cr_assert_float_eq(m.dnn[1].stages[0].weight, 1.0 / 16, 1e-12, "given weights stay");
+
+	/* Weights left to the planner: rank 5 is raised to its guarded floor
+	 * (0.10 * 1.25), rank 1 keeps the rest and still leads. */
+	m.dnn[0].stages[0].weight = m.dnn[1].stages[0].weight = 0;
+	plan_estimate(&pb, &m, &e);
+	double x0 = e.throughput[0] / pb.potential[0], x1 = e.throughput[1] / pb.potential[1];
+
+	cr_assert_geq(x1, 0.12, "rank 5 kept %g of its potential", x1);
+	cr_assert_leq(x1, 0.14, "lifted to the floor, not past it: %g", x1);
+	cr_assert_float_eq(x0 + x1, 1, 1e-9, "the GPU stays fully shared");
+	cr_assert_gt(m.dnn[1].stages[0].weight, 1.0 / 16);
+	cr_assert_float_eq(m.dnn[0].stages[0].weight, 1, 1e-12);
+	cr_assert_gt(plan_reward(&pb, &e), 0, "the lifted mapping is feasible");
+	free(a);
+}
+
 Test(planner, cores_go_to_the_heaviest_weighted_stage)
 {
 	struct plan_model *big = chain_model("big", 2, 0.3), *small = chain_model("small", 2, 0.1);
@@ -458,7 +493,10 @@ static void mcts_against_exhaustive(int nr_dnns, unsigned iterations, double tol
 			     err);
 		cr_assert_eq(ex.iterations, plan_space_size(&pb));
 		cfg.seed = s;
+		/* under the space, or the search would score it whole */
+		cfg.max_iterations = iterations < ex.iterations ? iterations : ex.iterations - 1;
 		cr_assert_eq(planner_search(pl, &pb, &cfg, &mc, err, sizeof(err)), 0, "%s", err);
+		cr_assert_not(mc.exhaustive);
 		cr_assert_eq(plan_mapping_validate(&pb, &mc.mapping, err, sizeof(err)), 0, "%s",
 			     err);
 		cr_assert_gt(ex.reward, 0);
@@ -479,6 +517,29 @@ Test(planner, mcts_reaches_the_exhaustive_optimum_of_two_dnns)
 Test(planner, mcts_comes_near_the_optimum_of_three_dnns)
 {
 	mcts_against_exhaustive(3, 4000, 0.10);
+}
+
+Test(planner, a_space_within_the_budget_is_scored_whole)
+{
+	struct planner *pl = planner_create(1 << 20);
+	struct plan_search_cfg cfg;
+	struct plan_result ex, r;
+
+	plan_search_cfg_default(&cfg);
+	cfg.max_ms = 0;
+	small_instance(7, 2);
+	cr_assert_eq(plan_exhaustive(&pb, 2000000, false, &ex, err, sizeof(err)), 0, "%s", err);
+	cfg.max_iterations = (unsigned)plan_space_size(&pb);
+	cr_assert_eq(planner_search(pl, &pb, &cfg, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert(r.exhaustive);
+	cr_assert_eq(r.iterations, plan_space_size(&pb));
+	cr_assert_float_eq(r.reward, ex.reward, 1e-12);
+
+	cfg.max_iterations--;
+	cr_assert_eq(planner_search(pl, &pb, &cfg, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(r.exhaustive, "one mapping over the budget: the tree search");
+	free_models();
+	planner_destroy(pl);
 }
 
 Test(planner, same_seed_same_mapping_and_the_tree_is_kept)
