@@ -51,36 +51,41 @@ static size_t at(int y, int x, int ch, int w, int c)
 	return ((size_t)y * w + x) * c + ch;
 }
 
+/* The sum of output (oy, ox, o) of a convolution, before bias and activation. */
+static float conv_sum(const float *in, int h, int w, int c, const float *weight, int oc, int groups,
+		      const struct ref_window *win, int oy, int ox, int o)
+{
+	int in_per_group = c / groups, group = o / (oc / groups);
+	float sum = 0.0f;
+
+	for (int ky = 0; ky < win->kh; ky++)
+		for (int kx = 0; kx < win->kw; kx++) {
+			int y = oy * win->sh + ky * win->dh - win->pad_top;
+			int x = ox * win->sw + kx * win->dw - win->pad_left;
+
+			if (y < 0 || y >= h || x < 0 || x >= w)
+				continue;
+			for (int k = 0; k < in_per_group; k++) {
+				/* weight [OC][KH][KW][IC/groups] */
+				size_t wi =
+				    (((size_t)o * win->kh + ky) * win->kw + kx) * in_per_group + k;
+
+				sum += weight[wi] * in[at(y, x, group * in_per_group + k, w, c)];
+			}
+		}
+	return sum;
+}
+
 void ref_conv2d(const float *in, int h, int w, int c, const float *weight, const float *bias,
 		int oc, int groups, const struct ref_window *win, enum dnn_act act, float alpha,
 		float *out, int oh, int ow)
 {
-	int in_per_group = c / groups, out_per_group = oc / groups;
-
 	for (int oy = 0; oy < oh; oy++)
 		for (int ox = 0; ox < ow; ox++)
 			for (int o = 0; o < oc; o++) {
-				int group = o / out_per_group;
-				float sum = 0.0f;
+				float sum =
+				    conv_sum(in, h, w, c, weight, oc, groups, win, oy, ox, o);
 
-				for (int ky = 0; ky < win->kh; ky++)
-					for (int kx = 0; kx < win->kw; kx++) {
-						int y = oy * win->sh + ky * win->dh - win->pad_top;
-						int x = ox * win->sw + kx * win->dw - win->pad_left;
-
-						if (y < 0 || y >= h || x < 0 || x >= w)
-							continue;
-						for (int k = 0; k < in_per_group; k++) {
-							size_t wi = (((size_t)o * win->kh + ky) *
-									     win->kw +
-								     kx) * in_per_group +
-								    k;
-
-							sum += weight[wi] *
-							       in[at(y, x, group * in_per_group + k,
-								     w, c)];
-						}
-					}
 				if (bias)
 					sum += bias[o];
 				out[at(oy, ox, o, ow, oc)] = ref_act(sum, act, alpha);
@@ -121,8 +126,8 @@ void ref_maxpool(const float *in, int h, int w, int c, const struct ref_window *
 			}
 }
 
-void ref_avgpool(const float *in, int h, int w, int c, const struct ref_window *win,
-		 bool count_pad, float *out, int oh, int ow)
+void ref_avgpool(const float *in, int h, int w, int c, const struct ref_window *win, bool count_pad,
+		 float *out, int oh, int ow)
 {
 	for (int oy = 0; oy < oh; oy++)
 		for (int ox = 0; ox < ow; ox++)
@@ -164,8 +169,8 @@ void ref_add(const float *a, const float *b, size_t n, enum dnn_act act, float a
 		out[i] = ref_act(a[i] + b[i], act, alpha);
 }
 
-void ref_mul(const float *a, const float *b, size_t n, int c, bool b_per_channel,
-	     enum dnn_act act, float alpha, float *out)
+void ref_mul(const float *a, const float *b, size_t n, int c, bool b_per_channel, enum dnn_act act,
+	     float alpha, float *out)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = ref_act(a[i] * b[b_per_channel ? i % (size_t)c : i], act, alpha);
@@ -189,7 +194,8 @@ void ref_concat(const float *const *ins, const int *cs, int nr, int h, int w, fl
 
 			for (int k = 0; k < nr; k++)
 				for (int ch = 0; ch < cs[k]; ch++)
-					out[at(y, x, dst++, w, total)] = ins[k][at(y, x, ch, w, cs[k])];
+					out[at(y, x, dst++, w, total)] =
+					    ins[k][at(y, x, ch, w, cs[k])];
 		}
 }
 
@@ -208,7 +214,8 @@ void ref_upsample(const float *in, int h, int w, int c, int scale, float *out)
 	for (int y = 0; y < h * scale; y++)
 		for (int x = 0; x < w * scale; x++)
 			for (int ch = 0; ch < c; ch++)
-				out[at(y, x, ch, w * scale, c)] = in[at(y / scale, x / scale, ch, w, c)];
+				out[at(y, x, ch, w * scale, c)] =
+				    in[at(y / scale, x / scale, ch, w, c)];
 }
 
 void ref_softmax(const float *in, int pixels, int c, float *out)

@@ -52,8 +52,8 @@ void ref_maxpool(const float *in, int h, int w, int c, const struct ref_window *
 
 /* Windowed mean; count_pad divides by kh * kw (PyTorch's count_include_pad),
  * else by the window's pixels inside the input. */
-void ref_avgpool(const float *in, int h, int w, int c, const struct ref_window *win,
-		 bool count_pad, float *out, int oh, int ow);
+void ref_avgpool(const float *in, int h, int w, int c, const struct ref_window *win, bool count_pad,
+		 float *out, int oh, int ow);
 
 /* out [c]: the mean of each channel over h x w. */
 void ref_gavgpool(const float *in, int h, int w, int c, float *out);
@@ -63,8 +63,8 @@ void ref_add(const float *a, const float *b, size_t n, enum dnn_act act, float a
 
 /* out = act(a * b), n elements; b_per_channel: b has c elements, one per
  * channel of a's last axis (n is a multiple of c). */
-void ref_mul(const float *a, const float *b, size_t n, int c, bool b_per_channel,
-	     enum dnn_act act, float alpha, float *out);
+void ref_mul(const float *a, const float *b, size_t n, int c, bool b_per_channel, enum dnn_act act,
+	     float alpha, float *out);
 
 /* out = act(in), n elements. */
 void ref_activation(const float *in, size_t n, enum dnn_act act, float alpha, float *out);

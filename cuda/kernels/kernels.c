@@ -19,9 +19,8 @@
 #include "cuda/kernels/ops.h"
 
 _Static_assert(TK_ACT_NONE == (int)DNN_ACT_NONE && TK_ACT_RELU == (int)DNN_ACT_RELU &&
-		       TK_ACT_RELU6 == (int)DNN_ACT_RELU6 && TK_ACT_LEAKY == (int)DNN_ACT_LEAKY &&
-		       TK_ACT_SWISH == (int)DNN_ACT_SWISH &&
-		       TK_ACT_SIGMOID == (int)DNN_ACT_SIGMOID,
+		   TK_ACT_RELU6 == (int)DNN_ACT_RELU6 && TK_ACT_LEAKY == (int)DNN_ACT_LEAKY &&
+		   TK_ACT_SWISH == (int)DNN_ACT_SWISH && TK_ACT_SIGMOID == (int)DNN_ACT_SIGMOID,
 	       "enum tk_act must keep the zoo's dnn_act values");
 
 const int tk_block_variants[TK_NR_BLOCK_VARIANTS] = TK_BLOCK_VARIANTS;
@@ -122,11 +121,11 @@ uint32_t tk_args_logical_blocks(enum tk_op op, const void *args)
 
 /* ---- zoo layers ------------------------------------------------------------ */
 
-static int fail(char *err, size_t errlen, int rc, const struct dnn_model *m, int i,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int fail(char *err, size_t errlen, int rc, const struct dnn_model *m, int i, const char *fmt,
+		...) __attribute__((format(printf, 6, 7)));
 
-static int fail(char *err, size_t errlen, int rc, const struct dnn_model *m, int i,
-		const char *fmt, ...)
+static int fail(char *err, size_t errlen, int rc, const struct dnn_model *m, int i, const char *fmt,
+		...)
 {
 	char what[256];
 	va_list ap;
@@ -135,8 +134,8 @@ static int fail(char *err, size_t errlen, int rc, const struct dnn_model *m, int
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (err && errlen)
-		snprintf(err, errlen, "%s: layers[%d] (%s, %s): %s", m->name, i,
-			 m->layers[i].name, dnn_layer_type_name(m->layers[i].type), what);
+		snprintf(err, errlen, "%s: layers[%d] (%s, %s): %s", m->name, i, m->layers[i].name,
+			 dnn_layer_type_name(m->layers[i].type), what);
 	return rc;
 }
 
@@ -243,8 +242,8 @@ static void map_eltwise(const struct dnn_model *m, const struct dnn_layer *l,
 	a->out = buf->out;
 	a->n = shape_elems(l->shape);
 	a->c = l->shape[3];
-	a->b_per_channel = t->op == TK_MUL &&
-			   shape_elems(dnn_tensor_shape(m, l->inputs[1])) != a->n;
+	a->b_per_channel =
+	    t->op == TK_MUL && shape_elems(dnn_tensor_shape(m, l->inputs[1])) != a->n;
 	a->act = l->act;
 	a->alpha = (float)l->alpha;
 }
@@ -302,8 +301,8 @@ static int check_layer(const struct dnn_model *m, int i, const struct tk_layer_b
 	if (bias && !buf->bias)
 		return fail(err, errlen, -EINVAL, m, i, "no device address for the bias");
 	if ((unsigned)l->act >= DNN_ACT__COUNT)
-		return fail(err, errlen, -EOPNOTSUPP, m, i, "activation %d is not one the kernels apply",
-			    (int)l->act);
+		return fail(err, errlen, -EOPNOTSUPP, m, i,
+			    "activation %d is not one the kernels apply", (int)l->act);
 	return 0;
 }
 
@@ -378,7 +377,7 @@ int tk_layer_launches(const struct dnn_model *m, int i, const struct tk_layer_bu
 		if (l->scale < 1 || l->shape[1] != in[1] * l->scale ||
 		    l->shape[2] != in[2] * l->scale)
 			return fail(err, errlen, -EOPNOTSUPP, m, i,
-				    "upsample by %d from %dx%d to %dx%d: only whole nearest-neighbour scales",
+				    "upsample by %d from %dx%d to %dx%d: not a whole scale",
 				    l->scale, in[1], in[2], l->shape[1], l->shape[2]);
 		map_copy(TK_UPSAMPLE, in, l->shape, buf->in[0], buf->out, 0, 0, in[3], l->scale,
 			 &launches[0]);

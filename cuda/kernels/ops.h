@@ -37,7 +37,7 @@
 
 /* A tk_dptr as a pointer of the space the code runs in: a device address in
  * a kernel, a host address in the emulator. */
-#define TK_IN(d) ((const float *)(uintptr_t)(d))
+#define TK_IN(d)  ((const float *)(uintptr_t)(d))
 #define TK_OUT(d) ((float *)(uintptr_t)(d))
 
 /*
@@ -47,6 +47,7 @@
  * statement after the macro once for each of its logical items g below
  * items. The innermost "loop" only declares g and runs at most once.
  */
+/* clang-format off */
 #define TK_FOR_EACH_ITEM(g, items, slice, block, grid, thread, threads)                        \
 	TK_ONCE_PER_TRIP                                                                        \
 	for (uint32_t tk_lb_ = (slice).begin + (block); tk_lb_ < (slice).end; tk_lb_ += (grid)) \
@@ -55,6 +56,7 @@
 		     tk_lt_ += (threads))                                                       \
 			for (int64_t g = (int64_t)tk_lb_ * TK_LOGICAL_THREADS + tk_lt_; g < (items); \
 			     g = (items))
+/* clang-format on */
 
 /* The fused activation, applied last (enum tk_act). */
 TK_HD static inline float tk_activate(float x, int32_t act, float alpha)
@@ -171,7 +173,8 @@ TK_HD static inline void tk_conv_direct_item(const struct tk_conv_args *a, int64
 			if (ix < 0 || ix >= a->w)
 				continue;
 			const float *__restrict__ src = in + (iy * a->w + ix) * a->c + ci0;
-			const float *__restrict__ wrow = weight + ((co * a->kh + ky) * a->kw + kx) * icg;
+			const float *__restrict__ wrow =
+			    weight + ((co * a->kh + ky) * a->kw + kx) * icg;
 
 			for (int32_t k = 0; k < icg; k++)
 				acc += src[k] * wrow[k];
