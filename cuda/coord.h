@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The GPU coordinator: several DNNs in one process and one context, each
+ * a sequence of elastic kernels (cuda/gpu_dnn.h) at a level, critical or
+ * best-effort. Critical DNNs serve requests at a fixed rate; best-effort
+ * DNNs run inferences back to back. One host thread issues every launch,
+ * so the policy sees the whole GPU's state at each decision.
+ *
+ * Policies (docs/gpu.md):
+ *   elastic     critical kernels whole on greatest-priority streams;
+ *               best-effort kernels in slices sized by cuda/slice.c to
+ *               the SM slots the running critical kernels leave free
+ *               (full size when none runs), on least-priority streams,
+ *               capped by each DNN's GPU share (Miriam's coordinator)
+ *   sequential  one stream, one kernel at a time, critical first
+ *   multistream one stream per DNN, equal priorities, whole launches
+ *   priority    as multistream, critical streams at greatest priority
+ *   greenctx    a static SM split by green contexts, whole launches
+ *
+ * Every launch is counted per kernel, and each inference's launches must
+ * cover every kernel's logical grid exactly once; coord_run() checks it
+ * and reports violations as coverage_errors.
+ */
+#ifndef TRIAGE_CUDA_COORD_H
+#define TRIAGE_CUDA_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cuda/device.h"
+#include "cuda/gpu_dnn.h"
+
+#define COORD_MAX_DNNS 8
+#define COORD_MAX_DEPTH 16 /* launches in flight per best-effort stream */
+
+enum coord_policy {
+	COORD_ELASTIC,
+	COORD_SEQUENTIAL,
+	COORD_MULTISTREAM,
+	COORD_PRIORITY,
+	COORD_GREENCTX,
+	COORD_POLICY__COUNT,
+};
+
+enum coord_level {
+	COORD_CRITICAL,
+	COORD_BEST_EFFORT,
+};
+
+const char *coord_policy_name(enum coord_policy p);
+int coord_policy_parse(const char *name); /* -1 when unknown */
+
+struct coord_dnn {
+	struct gpu_dnn *dnn;
+	enum coord_level level;
+	double rate_hz; /* critical: requests per second; 0: back to back */
+	double share;	/* best-effort: cap on its part of the GPU, 0..1 */
+	const char *name; /* its name in the GPU shares; NULL: the model's */
+};
+
+struct coord_opts {
+	enum coord_policy policy;
+	double warmup_s;   /* run, unmeasured, before the window */
+	double duration_s; /* the measured window */
+	/* > 0: no time limit; stop once every DNN has finished this many
+	 * inferences (the GPU tests). */
+	uint64_t inferences;
+	uint32_t rounds_shared, rounds_alone; /* slice lengths; 0: cuda/slice.h */
+	int depth;     /* launches in flight per best-effort stream; 0: 2 */
+	int lookahead; /* critical kernels a slice leaves room for; < 0: 0, 0: 1 */
+	int green_critical_sms;	 /* greenctx: SMs of the critical part; 0: half */
+	const char *shares_path; /* GPU shares to follow; NULL: none */
+};
+
+struct coord_stats {
+	uint64_t inferences;   /* finished inside the window */
+	uint64_t requests;     /* critical: arrived inside the window */
+	uint64_t unserved;     /* critical: arrived in the window, never started */
+	double *latency_ms;    /* critical: arrival to finish, per request */
+	size_t nr_latency;
+	double p50_ms, p99_ms, mean_ms, max_ms;
+	double throughput;     /* inferences per second of window */
+	uint64_t launches;     /* cuLaunchKernel calls, whole run */
+	uint64_t slices;       /* of them, launches of part of a grid */
+	uint64_t slices_shared; /* planned beside running critical kernels */
+	uint64_t kernels_done; /* kernels whose every launch finished */
+	uint64_t coverage_errors;
+	double share; /* the share in force at the end */
+};
+
+struct coord_result {
+	enum coord_policy policy;
+	int nr_dnns;
+	struct coord_stats dnn[COORD_MAX_DNNS];
+	double window_s;
+	double total_throughput; /* inferences per second, all DNNs */
+	char note[320];		 /* what degraded, one line; empty when nothing */
+};
+
+/* Runs dnns on g under o. Returns 0 with res filled; -EOPNOTSUPP when the
+ * policy is unavailable here (greenctx without green contexts), or another
+ * negative errno; one line in err. Free res with coord_result_free(). */
+int coord_run(struct gpu_device *g, const struct coord_dnn *dnns, int n,
+	      const struct coord_opts *o, struct coord_result *res, char *err, size_t errlen);
+
+void coord_result_free(struct coord_result *res);
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The coordinator's state, shared by its run loop (cuda/coord.c) and its
+ * launch policies (cuda/coord_launch.c). Internal: nothing outside these
+ * two files includes it.
+ *
+ * A lane is one stream and the launches in flight on it, oldest first,
+ * each with the event recorded right after it. A stream runs its launches
+ * in order, so the oldest unfinished launch of a critical lane is the
+ * critical kernel on the SMs now: what the elastic policy plans around.
+ */
+#ifndef TRIAGE_CUDA_COORD_IMPL_H
+#define TRIAGE_CUDA_COORD_IMPL_H
+
+#include "cuda/coord.h"
+#include "cuda/gpu_shares.h"
+#include "cuda/greenctx.h"
+
+struct flight {
+	CUevent ev;
+	int dnn;
+	int kernel;
+	uint32_t begin, end; /* logical blocks */
+};
+
+struct lane {
+	CUstream stream;
+	int cap;
+	int head, n;
+	struct flight *ring; /* cap entries, each with its own event */
+};
+
+struct dnn_state {
+	const struct coord_dnn *cfg;
+	struct gpu_dnn *d;
+	struct coord_stats *st;
+	const char *name;
+	bool critical;
+	int lane;
+	double share; /* in force now */
+
+	/* The launcher's place in the current inference. */
+	int next_kernel;
+	uint32_t next_begin;
+
+	/* Critical requests: arrival times not yet started, in order. */
+	double period; /* 0: back to back */
+	double next_arrival;
+	double *queue;
+	size_t q_head, q_n, q_cap;
+	uint64_t arrived; /* requests so far, for the test runs' limit */
+	bool busy;	/* an inference started and not finished */
+	bool launching; /* ... and kernels of it still to launch */
+	double cur_arrival;
+
+	/* Coverage: logical blocks launched per kernel in the current
+	 * inference, and launched and finished over the whole run. */
+	uint32_t *covered;
+	uint64_t *launched_total, *done_total;
+	uint64_t inferences_launched, inferences_done;
+};
+
+struct coord {
+	struct gpu_device *g;
+	const struct coord_opts *o;
+	struct coord_result *res;
+	int n, nr_be, nr_lanes;
+	int depth, lookahead;
+	struct dnn_state dnn[COORD_MAX_DNNS];
+	struct lane lanes[COORD_MAX_DNNS];
+	int rr; /* sequential: the best-effort DNN whose turn is next */
+
+	struct gpu_green green;
+	bool green_on;
+
+	/* GPU times: an event's time is ref_host plus its time after ref. */
+	CUevent ref;
+	double ref_host;
+	double t0, window_start, window_end;
+
+	struct gpu_shares_file shares;
+	bool shares_on;
+	uint32_t shares_seq;
+
+	char *err;
+	size_t errlen;
+};
+
+/* Issues whatever the policy launches now; 0 or a negative errno. */
+int coord_submit(struct coord *c);
+
+/* Critical requests waiting: push one arrival time. */
+int coord_queue_push(struct dnn_state *s, double t);
+
+#endif
