@@ -194,10 +194,11 @@ static void open_shares(struct coord *c)
 
 static void teardown(struct coord *c)
 {
-	if (c->g->ctx)
-		cu.CtxSynchronize();
-	for (int i = 0; i < c->nr_lanes; i++)
+	for (int i = 0; i < c->nr_lanes; i++) {
+		if (c->lanes[i].stream)
+			cu.StreamSynchronize(c->lanes[i].stream);
 		lane_fini(&c->lanes[i]);
+	}
 	if (c->green_on)
 		gpu_green_destroy(&c->green);
 	if (c->ref)
@@ -423,11 +424,16 @@ static int loop(struct coord *c)
  * check that each kernel ran exactly the logical blocks launched. */
 static int drain(struct coord *c)
 {
-	CUresult r = cu.CtxSynchronize();
 	int ret;
 
-	if (r != CUDA_SUCCESS)
-		return cudrv_fail(r, c->err, c->errlen, "draining the streams");
+	/* Stream by stream: whether a context-wide synchronize waits for
+	 * green-context streams is not documented. */
+	for (int i = 0; i < c->nr_lanes; i++) {
+		CUresult r = cu.StreamSynchronize(c->lanes[i].stream);
+
+		if (r != CUDA_SUCCESS)
+			return cudrv_fail(r, c->err, c->errlen, "draining the streams");
+	}
 	ret = poll_lanes(c);
 	if (ret)
 		return ret;

@@ -62,8 +62,9 @@ struct coord_opts {
 	enum coord_policy policy;
 	double warmup_s;   /* run, unmeasured, before the window */
 	double duration_s; /* the measured window */
-	/* > 0: no time limit; stop once every DNN has finished this many
-	 * inferences (the GPU tests). */
+	/* > 0: no time limit; every DNN runs exactly this many inferences
+	 * (critical ones get this many requests), then the run ends: the
+	 * GPU tests, whose counts are then exact. */
 	uint64_t inferences;
 	uint32_t rounds_shared, rounds_alone; /* slice lengths; 0: cuda/slice.h */
 	int depth;     /* launches in flight per best-effort stream; 0: 2 */

@@ -98,6 +98,14 @@ static void advance(struct coord *c, struct dnn_state *s, uint32_t begin, uint32
 	s->launching = false;
 }
 
+/* A run bounded by inferences launches exactly that many of each DNN,
+ * so its counts are exact; otherwise best-effort DNNs never stop. */
+static bool wants_more(const struct coord *c, const struct dnn_state *s)
+{
+	return !c->o->inferences || s->inferences_launched < c->o->inferences ||
+	       s->next_kernel || s->next_begin;
+}
+
 static int launch(struct coord *c, struct dnn_state *s, struct lane *l, int variant,
 		  uint32_t blocks, uint32_t begin, uint32_t end)
 {
@@ -164,7 +172,7 @@ static int submit_whole_best_effort(struct coord *c)
 		struct dnn_state *s = &c->dnn[i];
 		struct lane *l = &c->lanes[s->lane];
 
-		while (!s->critical && l->n < c->depth) {
+		while (!s->critical && l->n < c->depth && wants_more(c, s)) {
 			int ret = launch_whole(c, s, l);
 
 			if (ret)
@@ -237,7 +245,7 @@ static int submit_elastic_best_effort(struct coord *c)
 		struct dnn_state *s = &c->dnn[i];
 		struct lane *l = &c->lanes[s->lane];
 
-		while (!s->critical && l->n < c->depth) {
+		while (!s->critical && l->n < c->depth && wants_more(c, s)) {
 			struct slice_plan p = { 0 };
 			int ret = plan(c, s, &p);
 
@@ -273,7 +281,7 @@ static int submit_sequential(struct coord *c)
 		for (int t = 0; t < c->n && !pick; t++) {
 			struct dnn_state *s = &c->dnn[(c->rr + t) % c->n];
 
-			if (!s->critical) {
+			if (!s->critical && wants_more(c, s)) {
 				pick = s;
 				c->rr = (int)(s - c->dnn + 1) % c->n;
 			}

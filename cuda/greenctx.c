@@ -54,8 +54,8 @@ int gpu_green_split(struct gpu_device *g, int critical_sms, struct gpu_green *gr
 	memset(gr, 0, sizeof(*gr));
 	if (!cudrv_has_green_ctx()) {
 		set_error(err, errlen,
-			  "green contexts unavailable: driver %d.%d lacks cuGreenCtxCreate "
-			  "(needs CUDA 12.4 or later)",
+			  "green contexts unavailable: driver %d.%d has no cuGreenCtxCreate "
+			  "(green contexts came with CUDA 12.4 drivers)",
 			  cu.driver_version / 1000, cu.driver_version % 1000 / 10);
 		return -EOPNOTSUPP;
 	}

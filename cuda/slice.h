@@ -34,7 +34,7 @@
  * SMs soon after a critical kernel needs them, longer ones when the GPU is
  * the best-effort DNN's alone, to save launches. */
 #define SLICE_ROUNDS_SHARED 4
-#define SLICE_ROUNDS_ALONE 16
+#define SLICE_ROUNDS_ALONE 8
 
 /* A kernel holding SM slots now (a running critical kernel). */
 struct slice_resident {

@@ -88,16 +88,20 @@ static void run_policy(struct gpu_device *g, struct gpu_dnn *d, const struct coo
 				   name, d[i].name, (unsigned long long)st->coverage_errors);
 			goto out;
 		}
-		if (st->kernels_done < (uint64_t)INFERENCES * d[i].nr_kernels) {
-			tap_not_ok("coordinator %s: %s: %llu kernels done, %d inferences need %llu",
+		if (st->kernels_done != (uint64_t)INFERENCES * d[i].nr_kernels) {
+			tap_not_ok("coordinator %s: %s: %llu kernels done, %d inferences are %llu",
 				   name, d[i].name, (unsigned long long)st->kernels_done,
 				   INFERENCES,
 				   (unsigned long long)INFERENCES * (unsigned long long)d[i].nr_kernels);
 			goto out;
 		}
-		if (p != COORD_ELASTIC && st->slices) {
-			tap_not_ok("coordinator %s: %s: %llu partial launches in a whole-launch policy",
-				   name, d[i].name, (unsigned long long)st->slices);
+		/* Whole launches: one per kernel; slices: at least that. */
+		if ((p != COORD_ELASTIC || !i) ? st->launches != st->kernels_done || st->slices
+					       : st->launches < st->kernels_done) {
+			tap_not_ok("coordinator %s: %s: %llu launches (%llu partial) for %llu kernels",
+				   name, d[i].name, (unsigned long long)st->launches,
+				   (unsigned long long)st->slices,
+				   (unsigned long long)st->kernels_done);
 			goto out;
 		}
 		if (take(&d[i], &got) || got.n != ref[i].n ||

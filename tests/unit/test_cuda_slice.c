@@ -119,8 +119,8 @@ Test(cuda_slice, alone_runs_full_size)
 	cr_assert_eq(p.blocks, 96);
 	cr_assert_eq(p.free_slots, 96);
 	cr_assert_not(p.shared);
-	/* rounds_alone 16 at 256 threads: 16 logical blocks per block. */
-	cr_assert_eq(p.length, 96 * 16);
+	/* rounds_alone 8 at 256 threads: 8 logical blocks per block. */
+	cr_assert_eq(p.length, 96 * 8);
 }
 
 Test(cuda_slice, shrinks_beside_a_critical_kernel)
@@ -238,7 +238,7 @@ Test(cuda_slice, kernel_tail_launches_what_is_left)
 	cr_assert_eq(p.blocks, 3);
 	cr_assert_eq(p.length, 3);
 
-	/* 100 left, 96 blocks of 16 logical each: one slice takes it all,
+	/* 100 left, 96 blocks of 8 logical each: one slice takes it all,
 	 * with no more blocks than logical blocks. */
 	rq.remaining = 100;
 	p = plan_ok(&rq);
