@@ -46,6 +46,8 @@ VM_TEST_SRC := $(wildcard tests/vm/*.c)
 # CUDA_TARGETS. Without nvcc they build what needs no nvcc and say so once.
 CUDA_LIB_SRC :=
 CUDA_TARGETS :=
+# They are read before `all`: a bare `make` must still build all.
+.DEFAULT_GOAL := all
 include $(wildcard cuda/*.mk)
 AGENT_LIB_OBJ += $(patsubst cuda/%.c,$(BUILD)/cuda/%.o,$(CUDA_LIB_SRC))
 

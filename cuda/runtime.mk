@@ -7,10 +7,6 @@
 # build/triage-gpubench and build/gpu-tests are built only where
 # $(CUDA_HOME)/include/cuda.h exists; elsewhere the build says so in one line.
 
-# The cuda/*.mk files are read before the top Makefile's `all`, so their
-# first explicit target would otherwise become what a bare `make` builds.
-.DEFAULT_GOAL := all
-
 CUDA_HOME ?= /usr/local/cuda
 
 CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c cuda/latency.c
