@@ -452,17 +452,23 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 		return 0;
 	}
 	/* A space no larger than the iteration budget is cheaper to score
-	 * whole than to sample: the answer is then the optimum. */
-	if (cfg->max_iterations && plan_space_size(pb) <= cfg->max_iterations &&
-	    plan_enumerate(pb, cfg->max_iterations, cfg->throughput_only,
-			   cfg->max_ms > 0 ? start + cfg->max_ms : 0, res, err, errlen) == 1) {
-		res->reward = plan_evaluate(pb, &res->mapping, cfg->throughput_only,
-					    &res->estimate);
-		res->exhaustive = true;
-		pl->best = res->mapping;
-		pl->have_tree = false;
-		res->elapsed_ms = plan_now_ms() - start;
-		return 0;
+	 * whole than to sample: the answer is then the optimum. Cut short by
+	 * the time budget, the best mapping scored is the answer, since the
+	 * time a tree would need is gone. */
+	if (cfg->max_iterations && plan_space_size(pb) <= cfg->max_iterations) {
+		int whole = plan_enumerate(pb, cfg->max_iterations, cfg->throughput_only,
+					   cfg->max_ms > 0 ? start + cfg->max_ms : 0, res, err,
+					   errlen);
+
+		if (whole == 1 || (whole == 0 && res->iterations > 0)) {
+			res->reward = plan_evaluate(pb, &res->mapping, cfg->throughput_only,
+						    &res->estimate);
+			res->exhaustive = whole == 1;
+			pl->best = res->mapping;
+			pl->have_tree = false;
+			res->elapsed_ms = plan_now_ms() - start;
+			return 0;
+		}
 	}
 	memset(res, 0, sizeof(*res));
 	res->reward = -HUGE_VAL;
