@@ -79,34 +79,6 @@ int tk_kernel_symbol(enum tk_op op, int threads, char *buf, size_t len)
 	return 0;
 }
 
-size_t tk_args_size(enum tk_op op)
-{
-	switch (op) {
-	case TK_CONV_DIRECT:
-	case TK_CONV_DEPTHWISE:
-	case TK_CONV_POINTWISE:
-		return sizeof(struct tk_conv_args);
-	case TK_FC:
-		return sizeof(struct tk_fc_args);
-	case TK_MAXPOOL:
-	case TK_AVGPOOL:
-	case TK_GAVGPOOL:
-		return sizeof(struct tk_pool_args);
-	case TK_ADD:
-	case TK_MUL:
-	case TK_ACT:
-		return sizeof(struct tk_eltwise_args);
-	case TK_COPY_CHANNELS:
-	case TK_UPSAMPLE:
-		return sizeof(struct tk_copy_args);
-	case TK_SOFTMAX:
-		return sizeof(struct tk_softmax_args);
-	case TK_OP__COUNT:
-		break;
-	}
-	return 0;
-}
-
 int64_t tk_args_items(enum tk_op op, const void *args)
 {
 	return tk_op_items(op, args);

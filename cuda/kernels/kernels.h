@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cuda/kernels/elastic.h"
+#include "cuda/kernels/ops.h"
 #include "dnn/zoo.h"
 
 /* The longest symbol is "tk_conv_pointwise_t256" (and its NUL). */
@@ -46,9 +47,7 @@ bool tk_block_variant_ok(int threads);
  * (buf then holds an empty string). */
 int tk_kernel_symbol(enum tk_op op, int threads, char *buf, size_t len);
 
-/* Bytes of the args struct an op takes (sizeof(struct tk_conv_args), ...);
- * 0 for an unknown op. */
-size_t tk_args_size(enum tk_op op);
+/* tk_args_size(op), bytes of an op's args struct: ops.h. */
 
 /* Work items of op on args (the op's struct tk_<x>_args): output elements,
  * or pixels for softmax. 0 for an unknown op. */

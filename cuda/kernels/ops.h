@@ -21,6 +21,7 @@
 #define TRIAGE_CUDA_OPS_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cuda/kernels/elastic.h"
@@ -133,6 +134,35 @@ TK_HD static inline int64_t tk_op_items(int op, const void *args)
 		return tk_copy_items((const struct tk_copy_args *)args);
 	case TK_SOFTMAX:
 		return tk_softmax_items((const struct tk_softmax_args *)args);
+	default:
+		return 0;
+	}
+}
+
+/* Bytes of the args struct op takes (what cuLaunchKernel copies); 0 for an
+ * unknown op. */
+TK_HD static inline size_t tk_args_size(int op)
+{
+	switch (op) {
+	case TK_CONV_DIRECT:
+	case TK_CONV_DEPTHWISE:
+	case TK_CONV_POINTWISE:
+		return sizeof(struct tk_conv_args);
+	case TK_FC:
+		return sizeof(struct tk_fc_args);
+	case TK_MAXPOOL:
+	case TK_AVGPOOL:
+	case TK_GAVGPOOL:
+		return sizeof(struct tk_pool_args);
+	case TK_ADD:
+	case TK_MUL:
+	case TK_ACT:
+		return sizeof(struct tk_eltwise_args);
+	case TK_COPY_CHANNELS:
+	case TK_UPSAMPLE:
+		return sizeof(struct tk_copy_args);
+	case TK_SOFTMAX:
+		return sizeof(struct tk_softmax_args);
 	default:
 		return 0;
 	}

@@ -102,31 +102,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static size_t args_size(int op)
-{
-	switch (op) {
-	case TK_CONV_DIRECT:
-	case TK_CONV_DEPTHWISE:
-	case TK_CONV_POINTWISE:
-		return sizeof(struct tk_conv_args);
-	case TK_FC:
-		return sizeof(struct tk_fc_args);
-	case TK_MAXPOOL:
-	case TK_AVGPOOL:
-	case TK_GAVGPOOL:
-		return sizeof(struct tk_pool_args);
-	case TK_ADD:
-	case TK_MUL:
-	case TK_ACT:
-		return sizeof(struct tk_eltwise_args);
-	case TK_COPY_CHANNELS:
-	case TK_UPSAMPLE:
-		return sizeof(struct tk_copy_args);
-	default:
-		return sizeof(struct tk_softmax_args);
-	}
-}
-
 /* Every physical thread of the launch, in turn, by the contract's loop. */
 static void run_launch(const struct item *it)
 {
@@ -527,7 +502,7 @@ CUresult cuLaunchKernel(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
 	it->grid = grid_x;
 	it->block = block_x;
 	memcpy(&it->slice, params[0], sizeof(it->slice));
-	memcpy(&it->args, params[1], args_size(f->op));
+	memcpy(&it->args, params[1], tk_args_size(f->op));
 	push((struct fake_stream *)stream, it);
 	return CUDA_SUCCESS;
 }
