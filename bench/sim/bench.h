@@ -146,6 +146,9 @@ int bench_best_baseline(const struct bench_opts *o, const struct bench_summary *
  * optimum is feasible; returns how many; the others are counted in
  * *infeasible, exact hits in *exact. out holds bench_nr_gaps(r) values. */
 int bench_gap_values(const struct bench_results *r, double *out, int *infeasible, int *exact);
+/* (optimum - RankMap) / optimum, at least 0, of an instance with a feasible
+ * optimum. */
+double bench_gap_of(const struct bench_gap *gap);
 int bench_nr_gaps(const struct bench_results *r);
 
 /* bench_report.c, bench_json.c */

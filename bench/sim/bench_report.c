@@ -194,7 +194,7 @@ static void md_gap(FILE *f, const struct bench_opts *o, const struct bench_resul
 				whole++;
 				continue;
 			}
-			double x = fmax(0, (gap->optimum - gap->rankmap) / gap->optimum);
+			double x = bench_gap_of(gap);
 
 			tree++;
 			tree_exact += x < 1e-9;

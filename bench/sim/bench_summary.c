@@ -120,6 +120,11 @@ int bench_best_baseline(const struct bench_opts *o, const struct bench_summary *
 	return best;
 }
 
+double bench_gap_of(const struct bench_gap *gap)
+{
+	return fmax(0, (gap->optimum - gap->rankmap) / gap->optimum);
+}
+
 int bench_gap_values(const struct bench_results *r, double *out, int *infeasible, int *exact)
 {
 	int n = 0;
@@ -133,7 +138,7 @@ int bench_gap_values(const struct bench_results *r, double *out, int *infeasible
 				(*infeasible)++;
 				continue;
 			}
-			out[n] = fmax(0, (gap->optimum - gap->rankmap) / gap->optimum);
+			out[n] = bench_gap_of(gap);
 			*exact += out[n] < 1e-9;
 			n++;
 		}
