@@ -18,7 +18,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
 	     -Iinclude -Iagent -I. -I$(BUILD) $(PKG_CFLAGS) \
 	     -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"'
-LDLIBS    += $(PKG_LIBS) -lelf -lz -lm
+LDLIBS    += $(PKG_LIBS) -lXNNPACK -lpthreadpool -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -I$(BUILD)
 
