@@ -15,6 +15,7 @@
 #ifndef TRIAGE_DNN_PLATFORM_H
 #define TRIAGE_DNN_PLATFORM_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -74,6 +75,17 @@ int platform_detect_host_at(const char *sysfs_root, struct plan_platform *p, cha
  * the first CPU cluster. -1 with err set when there is no CPU unit or no
  * free slot. */
 int platform_append_aggregate(struct plan_platform *p, char *err, size_t errlen);
+
+/* The CPUs of unit `unit` of p on this machine, for pinning the stages
+ * placed there. The aggregate's are every online CPU. A cluster's are
+ * those of the host cluster in the same place (platform_detect_host()'s
+ * order, fastest first) when the host has as many clusters of the same
+ * sizes as p has CPU units, and 0 is returned; otherwise p describes
+ * another machine, set gets every online CPU and 1 is returned. -1 (set
+ * empty) when unit is no CPU unit. */
+int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set);
+int platform_unit_cpus_at(const char *sysfs_root, const struct plan_platform *p, int unit,
+			  cpu_set_t *set);
 
 /* Index of the unit called name, or -1. */
 int platform_unit_index(const struct plan_platform *p, const char *name);

@@ -38,6 +38,7 @@ struct host_cluster {
 	int cores;
 	unsigned long khz;
 	int first_cpu; /* keeps the order stable among equal speeds */
+	uint64_t mask[HOST_MAX_CPUS / 64]; /* its online CPUs */
 };
 
 typedef uint64_t cpu_mask[HOST_MAX_CPUS / 64];
@@ -103,6 +104,7 @@ static int read_policies(const char *root, const cpu_mask online, bool have_onli
 	while ((de = readdir(d)) && n < HOST_MAX_CPUS) {
 		cpu_mask related;
 		int cores = 0, first = -1;
+		memset(c[n].mask, 0, sizeof(c[n].mask));
 		unsigned idx;
 		char tail;
 
@@ -118,6 +120,7 @@ static int read_policies(const char *root, const cpu_mask online, bool have_onli
 			    (have_online && !(online[cpu / 64] & bit)))
 				continue;
 			cores++;
+			c[n].mask[cpu / 64] |= bit;
 			if (first < 0)
 				first = cpu;
 		}
@@ -153,16 +156,21 @@ static int shape_clusters(struct host_cluster *c, int n)
 		per_cpu &= c[i].cores == 1;
 	if (per_cpu || n > PLATFORM_MAX_FILE_UNITS) {
 		for (int i = 0; i < n; i++) {
-			if (m && same_speed(c[m - 1].khz, c[i].khz))
+			if (m && same_speed(c[m - 1].khz, c[i].khz)) {
 				c[m - 1].cores += c[i].cores;
-			else
+				for (int w = 0; w < HOST_MAX_CPUS / 64; w++)
+					c[m - 1].mask[w] |= c[i].mask[w];
+			} else {
 				c[m++] = c[i];
+			}
 		}
 		n = m;
 	}
 	for (; n > PLATFORM_MAX_FILE_UNITS; n--) {
 		c[n - 2].cores += c[n - 1].cores;
 		c[n - 2].khz = c[n - 1].khz;
+		for (int w = 0; w < HOST_MAX_CPUS / 64; w++)
+			c[n - 2].mask[w] |= c[n - 1].mask[w];
 	}
 	for (int i = 0; i < n; i++)
 		total += c[i].cores;
@@ -227,20 +235,14 @@ static void cluster_figures(struct plan_unit *u, const struct host_cluster *c, i
 	u->mem_mb = usable_mb * u->cores / total_cores;
 }
 
-int platform_detect_host_at(const char *sysfs_root, struct plan_platform *out, char *err,
-			    size_t errlen)
+/* The host's clusters, shaped (fastest first); how many, or -1 with err. */
+static int host_clusters(const char *sysfs_root, struct host_cluster *c, char *err, size_t errlen)
 {
-	struct plan_platform p = { .name = "host" };
-	struct host_cluster c[HOST_MAX_CPUS];
-	long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-	double usable_mb = 1024;
 	char path[512], line[4096];
-	int n, count, total = 0;
 	bool have_online;
 	cpu_mask online;
+	int n, count;
 
-	if (pages > 0 && page_size > 0)
-		usable_mb = HOST_USABLE_MEM * (double)pages * (double)page_size / (1024.0 * 1024.0);
 	snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sysfs_root);
 	count = read_first_line(path, line, sizeof(line)) ? -1 : parse_cpu_list(line, online);
 	have_online = count > 0;
@@ -253,9 +255,30 @@ int platform_detect_host_at(const char *sysfs_root, struct plan_platform *out, c
 			return -1;
 		}
 		c[0] = (struct host_cluster){ .cores = count, .khz = HOST_DEFAULT_KHZ };
+		if (have_online)
+			memcpy(c[0].mask, online, sizeof(c[0].mask));
+		else
+			for (int cpu = 0; cpu < count && cpu < HOST_MAX_CPUS; cpu++)
+				c[0].mask[cpu / 64] |= 1ULL << (cpu % 64);
 		n = 1;
 	}
-	n = shape_clusters(c, n);
+	return shape_clusters(c, n);
+}
+
+int platform_detect_host_at(const char *sysfs_root, struct plan_platform *out, char *err,
+			    size_t errlen)
+{
+	struct plan_platform p = { .name = "host" };
+	struct host_cluster c[HOST_MAX_CPUS];
+	long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+	double usable_mb = 1024;
+	int n, total = 0;
+
+	if (pages > 0 && page_size > 0)
+		usable_mb = HOST_USABLE_MEM * (double)pages * (double)page_size / (1024.0 * 1024.0);
+	n = host_clusters(sysfs_root, c, err, errlen);
+	if (n < 0)
+		return -1;
 	for (int i = 0; i < n; i++)
 		total += c[i].cores;
 	p.nr_units = n;
@@ -283,4 +306,42 @@ int platform_detect_host_at(const char *sysfs_root, struct plan_platform *out, c
 int platform_detect_host(struct plan_platform *p, char *err, size_t errlen)
 {
 	return platform_detect_host_at("/sys", p, err, errlen);
+}
+
+int platform_unit_cpus_at(const char *sysfs_root, const struct plan_platform *p, int unit,
+			  cpu_set_t *set)
+{
+	struct host_cluster c[HOST_MAX_CPUS];
+	int n, nr_cpu_units = 0, place = -1;
+	bool same = true;
+	char err[256];
+
+	CPU_ZERO(set);
+	if (unit < 0 || unit >= p->nr_units || p->units[unit].kind != PLAN_UNIT_CPU)
+		return -1;
+	n = host_clusters(sysfs_root, c, err, sizeof(err));
+	if (n <= 0)
+		return -1;
+	for (int u = 0; u < p->nr_units; u++) {
+		if (p->units[u].kind != PLAN_UNIT_CPU || p->units[u].aggregate)
+			continue;
+		if (u == unit)
+			place = nr_cpu_units;
+		same &= nr_cpu_units < n && c[nr_cpu_units].cores == p->units[u].cores;
+		nr_cpu_units++;
+	}
+	same &= nr_cpu_units == n;
+	for (int i = 0; i < n; i++) {
+		if (same && place >= 0 && i != place)
+			continue;
+		for (int cpu = 0; cpu < HOST_MAX_CPUS && cpu < CPU_SETSIZE; cpu++)
+			if (c[i].mask[cpu / 64] & (1ULL << (cpu % 64)))
+				CPU_SET(cpu, set);
+	}
+	return p->units[unit].aggregate || same ? 0 : 1;
+}
+
+int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set)
+{
+	return platform_unit_cpus_at("/sys", p, unit, set);
 }

@@ -567,3 +567,58 @@ Test(platform, detect_per_cpu_policies_merge, .init = make_tmp, .fini = remove_t
 	cr_assert_eq(p.nr_units, 2);
 	assert_unit(&p, 0, "cpu0", 4);
 }
+
+/* ---- the CPUs a unit's stages are pinned to ----------------------------------- */
+
+static int set_to_mask(const cpu_set_t *set)
+{
+	int mask = 0;
+
+	for (int cpu = 0; cpu < 31; cpu++)
+		if (CPU_ISSET(cpu, set))
+			mask |= 1 << cpu;
+	return mask;
+}
+
+Test(platform, unit_cpus_of_the_detected_host, .init = make_tmp, .fini = remove_tmp)
+{
+	struct plan_platform p;
+	cpu_set_t set;
+
+	put(ONLINE, "0-7\n");
+	put(POLICY(0, "related_cpus"), "0 1 2 3\n");
+	put(POLICY(0, "cpuinfo_max_freq"), "1800000\n");
+	put(POLICY(4, "related_cpus"), "4 5\n");
+	put(POLICY(4, "cpuinfo_max_freq"), "2400000\n");
+	put(POLICY(6, "related_cpus"), "6 7\n");
+	put(POLICY(6, "cpuinfo_max_freq"), "2352000\n");
+	detect(&p);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 0, &set), 0);
+	cr_assert_eq(set_to_mask(&set), 0x30, "big0 is CPUs 4-5, got %#x", set_to_mask(&set));
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 1, &set), 0);
+	cr_assert_eq(set_to_mask(&set), 0xc0);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 2, &set), 0);
+	cr_assert_eq(set_to_mask(&set), 0x0f);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 3, &set), 0, "the aggregate");
+	cr_assert_eq(set_to_mask(&set), 0xff);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 4, &set), -1, "no such unit");
+}
+
+/* A profile of another board (Orin's 3x4 on this 2-CPU tree): every CPU,
+ * and the answer says the pinning is not the profile's. */
+Test(platform, unit_cpus_of_another_board_are_every_cpu, .init = make_tmp, .fini = remove_tmp)
+{
+	struct plan_platform p;
+	char err[512] = "";
+	cpu_set_t set;
+	int gpu;
+
+	put(ONLINE, "0-1\n");
+	cr_assert_eq(platform_load_named(NULL, "orin-agx", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 0, &set), 1);
+	cr_assert_eq(set_to_mask(&set), 0x3);
+	gpu = platform_unit_index(&p, "gpu");
+	cr_assert_geq(gpu, 0);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, gpu, &set), -1);
+	cr_assert_eq(CPU_COUNT(&set), 0);
+}
