@@ -11,6 +11,7 @@
 
 #include "agent_plan.h"
 #include "cgroup.h"
+#include "clients.h"
 #include "config.h"
 #include "protect.h"
 #include "sensors.h"
@@ -29,6 +30,7 @@ struct agent {
 	uint64_t cpu_window_ns;
 	bool quiet; /* no status line */
 	struct agent_plan plan;
+	struct agent_clients clients; /* DNN processes under libtriage */
 };
 
 /* Answers one control request; returns a new JSON object. */

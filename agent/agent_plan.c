@@ -13,6 +13,7 @@
  * the last one stopped.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,7 @@ static int collect_mix(const struct triage_config *cfg, const struct workloads *
 			 w->name);
 		snprintf(d.model, sizeof(d.model), "%s", w->model);
 		d.latency_ms = w->latency_ms;
+		d.correction = 1;
 		for (at = nr; at > 0 && dnn_before(&d, &mix[at - 1]); at--)
 			;
 		if (at >= PLAN_MAX_DNNS) {
@@ -248,7 +250,7 @@ static int build_problem(struct agent_plan *ap, const struct triage_config *cfg)
 		w->rank = d->rank;
 		w->latency_ms = d->latency_ms;
 		w->critical = cfg->levels[d->level].rank == 1 && d->latency_ms > 0;
-		pb->correction[i] = 1;
+		pb->correction[i] = d->correction > 0 ? d->correction : 1;
 	}
 	if (plan_problem_prepare(pb, err, sizeof(err))) {
 		agent_plan_off(ap, "%s", err);
@@ -350,6 +352,13 @@ int agent_plan_step(struct agent_plan *ap, const struct triage_config *cfg,
 		if (!same_mix(ap, mix, nr)) {
 			bool had = ap->nr_dnns > 0;
 
+			/* What was learnt of a DNN outlives a change of the mix. */
+			for (int k = 0; k < nr; k++) {
+				int old = agent_plan_find(ap, mix[k].wl_id);
+
+				if (old >= 0 && !strcmp(ap->dnn[old].model, mix[k].model))
+					mix[k].correction = ap->dnn[old].correction;
+			}
 			forget_mix(ap);
 			memcpy(ap->dnn, mix, (size_t)nr * sizeof(mix[0]));
 			ap->nr_dnns = nr;
@@ -365,4 +374,33 @@ int agent_plan_step(struct agent_plan *ap, const struct triage_config *cfg,
 	if (!ap->nr_dnns || now_ns - ap->searched_ns < ap->cfg.replan_ms * 1000000ull)
 		return 0;
 	return search(ap, now_ns, ap->cfg.budget_ms);
+}
+
+int agent_plan_measured(struct agent_plan *ap, uint32_t wl_id, double throughput,
+			uint64_t now_ns)
+{
+	int i = agent_plan_find(ap, wl_id);
+	double estimated, drift;
+
+	if (ap->state != AGENT_PLAN_ON || i < 0 || !ap->have_result || !ap->prepared ||
+	    !(throughput > 0))
+		return 0;
+	estimated = ap->res.estimate.throughput[i];
+	if (!(estimated > 0))
+		return 0;
+	ap->dnn[i].measured = throughput;
+	ap->dnn[i].correction = plan_correction_update(ap->pb->correction[i], throughput, estimated,
+						       AGENT_PLAN_CORRECTION_ALPHA);
+	ap->pb->correction[i] = ap->dnn[i].correction;
+	/* The next sample is weighed against an estimate made with the
+	 * correction it updates. */
+	plan_estimate(ap->pb, &ap->res.mapping, &ap->res.estimate);
+	drift = throughput / estimated - 1;
+	if (fabs(drift) <= AGENT_PLAN_DRIFT || ap->search_due ||
+	    now_ns - ap->searched_ns < AGENT_PLAN_DRIFT_HOLD_MS * 1000000ull)
+		return 0;
+	log_info("planner: %s measured %.1f/s, estimated %.1f/s (%+.0f%%): planning again",
+		 ap->dnn[i].name, throughput, estimated, 100 * drift);
+	ap->search_due = true;
+	return 1;
 }

@@ -4,7 +4,8 @@
  * model), the problem it hands the pure planner, when it searches again
  * (a change of the mix, or every replan_ms), and what it tells: one log
  * line block per new mapping, and the plan in `triagectl status`.
- * Enforcing the stages is not done yet; the mapping is advice for now.
+ * The clients (agent/clients.c) enforce the mapping on the DNNs that run
+ * under libtriage and report what they measure back here.
  *
  * Trouble (no platform, a model that will not load, a search error) turns
  * planning off with one line, never the agent.
@@ -52,6 +53,8 @@ struct agent_plan_dnn {
 	char name[TRIAGE_NAME_MAX];
 	char model[CONFIG_MODEL_MAX];
 	double latency_ms;
+	double correction; /* measured / estimated throughput, learnt (1: none yet) */
+	double measured;   /* its last measured throughput, 0: none */
 };
 
 struct agent_plan_cached_model {
@@ -133,6 +136,22 @@ void agent_plan_doctor(const struct planner_cfg *cfg, struct doctor_report *r);
  * planning just went off. */
 int agent_plan_step(struct agent_plan *ap, const struct triage_config *cfg,
 		    const struct workloads *reg, uint64_t now_ns);
+
+/* The drift between measured and estimated throughput past which the
+ * next step searches again, and the least time between such searches. */
+#define AGENT_PLAN_DRIFT 0.25
+#define AGENT_PLAN_DRIFT_HOLD_MS 3000
+/* Weight of a new measurement in the estimator's correction (EWMA). */
+#define AGENT_PLAN_CORRECTION_ALPHA 0.3
+
+/* A measured throughput (inferences/s, over the client's last window) of
+ * the planned DNN of workload wl_id: the estimator's correction for it
+ * learns from it (plan_correction_update()), and when it is more than
+ * AGENT_PLAN_DRIFT off the current plan's estimate the next step searches
+ * again. Returns 1 when it asked for a search, 0 otherwise (also when
+ * wl_id is not planned). */
+int agent_plan_measured(struct agent_plan *ap, uint32_t wl_id, double throughput,
+			uint64_t now_ns);
 
 /* Index of the workload among the planned DNNs, or -1. */
 int agent_plan_find(const struct agent_plan *ap, uint32_t wl_id);

@@ -395,6 +395,7 @@ static void on_status(struct agent *a, struct loop *lp)
 		workloads_reconcile(&a->reg); /* process counts for status */
 	workloads_sample(&a->reg, WL_WINDOW_STATUS, now - lp->last_status_ns);
 	agent_sensors_sample_cpus(a, now - lp->last_status_ns);
+	agent_clients_measure(a, now);
 	lp->last_status_ns = now;
 	if (a->quiet)
 		return;
@@ -471,7 +472,9 @@ static int run_loop(struct agent *a, struct loop *lp)
 				on_tick(a, lp);
 				/* After the protection loop's decision, which must
 				 * not wait for a search. */
+				agent_clients_scan(a);
 				agent_plan_step(&a->plan, &a->cfg, &a->reg, now_ns());
+				agent_clients_enforce(a);
 				break;
 			case SRC_STATUS:
 				on_status(a, lp);
@@ -572,6 +575,8 @@ int main(int argc, char **argv)
 	workloads_reconcile(&a.reg);
 	agent_sensors_prune(&a);
 	agent_plan_open(&a.plan, &a.cfg.planner);
+	agent_clients_open(&a);
+	agent_clients_scan(&a);
 	if (loop_open(&a, &lp))
 		goto restore;
 	log_info("running: tick %u ms, control socket %s/%s", a.cfg.tick_ms, a.cfg.run_dir, CTL_SOCK_NAME);
@@ -579,6 +584,7 @@ int main(int argc, char **argv)
 
 restore:
 	loop_close(&a, &lp);
+	agent_clients_close(&a);
 	left = cg_restore_all(&a.cg);
 	if (left)
 		log_warn("%d setting(s) could not be restored; see the messages above", left);

@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Clients: DNN processes under libtriage, taken on from their shared
+ * memory files and given the planner's stages (agent/clients.h).
+ *
+ * Every read of a client's section goes through the seqlock copy and the
+ * registration checks of dnn/client_shm.c: the file is writable by the
+ * client, so nothing in it is trusted before it is copied and checked. A
+ * file is opened only when it is a regular file (no link), named after a
+ * live process whose owner owns it (or root does).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "clients.h"
+#include "dnn/client_shm.h"
+#include "dnn/platform.h"
+#include "log.h"
+
+#include <triage/gpu.h>
+
+static bool pid_alive(pid_t pid)
+{
+	return !(kill(pid, 0) && errno == ESRCH);
+}
+
+int agent_clients_open(struct agent *a)
+{
+	struct agent_clients *cl = &a->clients;
+
+	if (client_shm_dir(a->cfg.run_dir, cl->dir, sizeof(cl->dir)) < 0) {
+		log_warn("clients: run directory name too long: DNN clients off");
+		cl->dir[0] = '\0';
+		return -1;
+	}
+	/* Sticky and world-writable like /tmp: any user's DNN may register,
+	 * none may remove another's file. */
+	if ((mkdir(cl->dir, 01777) && errno != EEXIST) || chmod(cl->dir, 01777)) {
+		log_warn("clients: cannot make %s: %s: DNN clients off", cl->dir, strerror(errno));
+		cl->dir[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static void forget(struct agent *a, int k, bool remove_file)
+{
+	struct agent_clients *cl = &a->clients;
+	struct agent_client *c = cl->c[k];
+	char path[PATH_MAX + 16];
+
+	if (remove_file) {
+		snprintf(path, sizeof(path), "%s/%d", cl->dir, (int)c->pid);
+		unlink(path);
+	}
+	client_shm_unmap(c->shm);
+	free(c);
+	cl->c[k] = cl->c[--cl->nr];
+}
+
+void agent_clients_close(struct agent *a)
+{
+	while (a->clients.nr)
+		forget(a, a->clients.nr - 1, false);
+}
+
+static bool refused_before(const struct agent_clients *cl, pid_t pid)
+{
+	for (int i = 0; i < cl->nr_refused; i++)
+		if (cl->refused[i] == pid)
+			return true;
+	return false;
+}
+
+static void remember_refused(struct agent_clients *cl, pid_t pid)
+{
+	if (cl->nr_refused == AGENT_MAX_CLIENTS)
+		memmove(cl->refused, cl->refused + 1, (AGENT_MAX_CLIENTS - 1) * sizeof(pid_t));
+	else
+		cl->nr_refused++;
+	cl->refused[cl->nr_refused - 1] = pid;
+}
+
+/* The client's name as a workload name: [a-z0-9_-], 1..15 characters. */
+static void workload_name_of(const char *client_name, pid_t pid, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = client_name; *p && n < 15 && n + 1 < len; p++) {
+		char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+
+		out[n++] = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ? ch
+											     : '-';
+	}
+	out[n] = '\0';
+	if (!config_name_valid(out))
+		snprintf(out, len, "client%d", (int)pid);
+}
+
+/* Whether the file's owner may speak for pid: root, or pid's owner. */
+static bool owner_matches(const struct stat *st, pid_t pid)
+{
+	char proc[32];
+	struct stat pst;
+
+	if (st->st_uid == 0)
+		return true;
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	return !stat(proc, &pst) && pst.st_uid == st->st_uid;
+}
+
+static void refuse(struct agent *a, struct triage_client_shm *shm, pid_t pid, const char *why)
+{
+	if (shm) {
+		client_shm_set_status(shm, TRIAGE_CLIENT_REFUSED);
+		client_shm_unmap(shm);
+	}
+	log_warn("client pid %d refused: %s", (int)pid, why);
+	remember_refused(&a->clients, pid);
+}
+
+static int take_on(struct agent *a, pid_t pid)
+{
+	struct agent_clients *cl = &a->clients;
+	char path[PATH_MAX + 16], err[512], wname[TRIAGE_NAME_MAX];
+	struct triage_client_shm *shm = NULL, copy;
+	struct agent_client *c;
+	struct workload *w;
+	struct stat st;
+	int level, ret;
+
+	snprintf(path, sizeof(path), "%s/%d", cl->dir, (int)pid);
+	if (lstat(path, &st) || !S_ISREG(st.st_mode)) {
+		refuse(a, NULL, pid, "its file is no regular file");
+		return 0;
+	}
+	if (!pid_alive(pid)) {
+		log_info("client pid %d: gone before it was taken on; removing its file", (int)pid);
+		unlink(path);
+		return 0;
+	}
+	if (!owner_matches(&st, pid)) {
+		refuse(a, NULL, pid, "its file belongs to another user than the process");
+		return 0;
+	}
+	ret = client_shm_map(path, &shm, err, sizeof(err));
+	if (ret) {
+		refuse(a, NULL, pid, err);
+		return 0;
+	}
+	/* Mid-write: the next scan tries again. */
+	if (client_shm_read_client(shm, &copy)) {
+		client_shm_unmap(shm);
+		return 0;
+	}
+	if (client_shm_check(&copy, err, sizeof(err))) {
+		refuse(a, shm, pid, err);
+		return 0;
+	}
+	if (copy.pid != pid) {
+		refuse(a, shm, pid, "the file names another pid than its own");
+		return 0;
+	}
+	level = config_level_index(&a->cfg, copy.level);
+	if (level < 0) {
+		snprintf(err, sizeof(err), "unknown level \"%s\"", copy.level);
+		refuse(a, shm, pid, err);
+		return 0;
+	}
+	workload_name_of(copy.name, pid, wname, sizeof(wname));
+	ret = workloads_ensure(&a->reg, level, wname, &w);
+	if (!ret)
+		ret = cg_move_process(&a->cg, w->rel, pid);
+	if (ret) {
+		snprintf(err, sizeof(err), "cannot put it in %s/%s: %s", copy.level, wname,
+			 strerror(-ret));
+		refuse(a, shm, pid, err);
+		return 0;
+	}
+	workloads_reconcile(&a->reg);
+	if (a->plan.state == AGENT_PLAN_ON && !agent_plan_model(&a->plan, copy.model, err, sizeof(err)))
+		log_warn("client pid %d (%s): %s: managed without a plan", (int)pid, wname, err);
+	else
+		workload_set_model(&a->reg, w, copy.model, copy.latency_ms);
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		client_shm_unmap(shm);
+		return 0;
+	}
+	c->pid = pid;
+	c->shm = shm;
+	c->wl_id = w->id;
+	c->level = level;
+	c->rate_hz = copy.rate_hz;
+	snprintf(c->name, sizeof(c->name), "%s", wname);
+	snprintf(c->model, sizeof(c->model), "%s", copy.model);
+	c->seen = copy;
+	c->have_seen = true;
+	/* Managed from now on, with no stages until a plan maps it: the
+	 * client keeps running its own way meanwhile. */
+	client_shm_write_assignment(shm, NULL, 0, TRIAGE_GPU_SHARE_FULL, (int)getpid());
+	c->generation = client_shm_generation(shm);
+	cl->c[cl->nr++] = c;
+	log_info("client pid %d taken on: %s/%s, model %s%s", (int)pid, copy.level, wname,
+		 copy.model, copy.latency_ms > 0 ? ", with a latency target" : "");
+	return 1;
+}
+
+static int find_pid(const struct agent_clients *cl, pid_t pid)
+{
+	for (int k = 0; k < cl->nr; k++)
+		if (cl->c[k]->pid == pid)
+			return k;
+	return -1;
+}
+
+/* Refreshes c->seen; false when the client is to be dropped. */
+static bool refresh(struct agent_client *c, uint64_t now_ns)
+{
+	struct triage_client_shm copy;
+	char err[256];
+
+	if (!client_shm_read_client(c->shm, &copy)) {
+		c->stuck_since_ns = 0;
+		if (client_shm_check(&copy, err, sizeof(err))) {
+			log_warn("client pid %d (%s): %s: keeping what it said before", (int)c->pid,
+				 c->name, err);
+			return true;
+		}
+		c->seen = copy;
+		c->have_seen = true;
+		return true;
+	}
+	if (!c->stuck_since_ns)
+		c->stuck_since_ns = now_ns;
+	if (now_ns - c->stuck_since_ns < AGENT_CLIENT_STUCK_MS * 1000000ull ||
+	    !client_shm_writer_gone(c->shm))
+		return true;
+	log_warn("client pid %d (%s): killed in the middle of a write; dropped", (int)c->pid,
+		 c->name);
+	return false;
+}
+
+int agent_clients_scan(struct agent *a)
+{
+	struct agent_clients *cl = &a->clients;
+	uint64_t now = 0;
+	int changed = 0;
+	struct dirent *de;
+	struct timespec ts;
+	DIR *d;
+
+	if (!cl->dir[0])
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (int k = cl->nr - 1; k >= 0; k--) {
+		struct agent_client *c = cl->c[k];
+
+		if (!pid_alive(c->pid) || client_shm_writer_gone(c->shm)) {
+			log_info("client pid %d (%s) exited", (int)c->pid, c->name);
+			forget(a, k, true);
+			changed++;
+		} else if (!refresh(c, now)) {
+			forget(a, k, true);
+			changed++;
+		}
+	}
+	d = opendir(cl->dir);
+	if (!d)
+		return changed;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || end == de->d_name || pid <= 0 || pid > 0x7fffffff)
+			continue;
+		if (find_pid(cl, (pid_t)pid) >= 0 || refused_before(cl, (pid_t)pid))
+			continue;
+		if (cl->nr == AGENT_MAX_CLIENTS) {
+			log_warn("clients: %d taken on already; pid %ld waits", AGENT_MAX_CLIENTS, pid);
+			break;
+		}
+		changed += take_on(a, (pid_t)pid);
+	}
+	closedir(d);
+	return changed;
+}
+
+static void set_to_words(const cpu_set_t *set, uint64_t *words)
+{
+	memset(words, 0, TRIAGE_CLIENT_CPU_WORDS * sizeof(uint64_t));
+	for (int cpu = 0; cpu < TRIAGE_CLIENT_CPU_WORDS * 64 && cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, set))
+			words[cpu / 64] |= 1ull << (cpu % 64);
+}
+
+static void words_to_set(const uint64_t *words, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	for (int cpu = 0; cpu < TRIAGE_CLIENT_CPU_WORDS * 64 && cpu < CPU_SETSIZE; cpu++)
+		if (words[cpu / 64] & (1ull << (cpu % 64)))
+			CPU_SET(cpu, set);
+}
+
+/* "0-3,6" from a set. */
+static void set_to_list(const cpu_set_t *set, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int cpu = 0; cpu < CPU_SETSIZE && n < len; cpu++) {
+		int last = cpu;
+
+		if (!CPU_ISSET(cpu, set))
+			continue;
+		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
+			last++;
+		n += (size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", cpu);
+		if (last > cpu && n < len)
+			n += (size_t)snprintf(out + n, len - n, "-%d", last);
+		cpu = last;
+	}
+}
+
+/* The plan's stages of DNN i as a client assignment; returns how many,
+ * and in *expected_cores what the plan expects them to use (0: unknown). */
+static int stages_of(const struct agent *a, int i, struct triage_client_assign_stage *out,
+		     cpu_set_t *all, double *expected_cores)
+{
+	const struct plan_platform *p = &a->plan.platform;
+	const struct plan_dnn_map *m = &a->plan.res.mapping.dnn[i];
+
+	CPU_ZERO(all);
+	*expected_cores = 0;
+	for (int s = 0; s < m->nr_stages && s < TRIAGE_CLIENT_MAX_STAGES; s++) {
+		const struct plan_stage *st = &m->stages[s];
+		const struct plan_unit *u = &p->units[st->unit];
+		cpu_set_t set;
+		int threads;
+
+		/* A stage the plan puts on a GPU runs on the CPUs here: the CPU
+		 * executor is what clients run. */
+		if (platform_unit_cpus(p, st->unit, &set) < 0 || !CPU_COUNT(&set))
+			sched_getaffinity(0, sizeof(set), &set);
+		threads = st->cores > 0 ? st->cores : CPU_COUNT(&set);
+		if (threads > TRIAGE_CLIENT_MAX_TIDS - 1)
+			threads = TRIAGE_CLIENT_MAX_TIDS - 1;
+		memset(&out[s], 0, sizeof(out[s]));
+		out[s].first = (uint32_t)st->first;
+		out[s].last = (uint32_t)st->last;
+		out[s].threads = (uint32_t)(threads > 0 ? threads : 1);
+		set_to_words(&set, out[s].cpus);
+		CPU_OR(all, all, &set);
+		if (u->kind == PLAN_UNIT_CPU)
+			*expected_cores += (st->share > 0 ? st->share : 1) *
+					   (st->cores > 0 ? st->cores : u->cores);
+	}
+	return m->nr_stages;
+}
+
+static void limit_workload(struct agent *a, struct agent_client *c, const cpu_set_t *all,
+			   double expected_cores)
+{
+	const struct level_cfg *lv = &a->cfg.levels[c->level];
+	char list[sizeof(c->cpus)], rel[PATH_MAX];
+	double quota;
+	int err;
+
+	if (workloads_rel(&a->cfg, c->level, c->name, rel, sizeof(rel)))
+		return;
+	set_to_list(all, list, sizeof(list));
+	/* A level pinned to its own CPUs keeps them; the stages then pin
+	 * threads only. */
+	if (!lv->cpus[0] && list[0] && strcmp(list, c->cpus)) {
+		err = cg_set_cpus(&a->cg, rel, list);
+		if (err)
+			log_warn("client %s: cpuset %s: %s", c->name, list, strerror(-err));
+		else
+			log_debug("client %s: cpuset %s", c->name, list);
+		snprintf(c->cpus, sizeof(c->cpus), "%s", list);
+	}
+	/* The top rank is never capped: it is what the others yield to. */
+	if (lv->rank == 1 || !(expected_cores > 0) || !a->quota_ok)
+		return;
+	quota = expected_cores * AGENT_CLIENT_QUOTA_HEADROOM;
+	if (quota < lv->floor_cores)
+		quota = lv->floor_cores;
+	if (fabs(quota - c->quota_cores) < 0.05)
+		return;
+	err = cg_set_quota(&a->cg, rel, quota, a->cfg.protection.period_us);
+	if (err)
+		log_warn("client %s: quota %.2f cores: %s", c->name, quota, strerror(-err));
+	else
+		log_debug("client %s: quota %.2f cores", c->name, quota);
+	c->quota_cores = quota;
+}
+
+/* Once the client runs generation gen, each stage's threads go to its CPUs. */
+static void pin_threads(struct agent_client *c)
+{
+	const struct triage_client_shm *s = &c->seen;
+
+	if (!c->have_seen || s->applied_generation != c->generation ||
+	    c->pinned_generation == c->generation || !c->nr_assigned)
+		return;
+	for (uint32_t k = 0; k < s->nr_stages && k < (uint32_t)c->nr_assigned; k++) {
+		cpu_set_t set;
+
+		words_to_set(c->assigned[k].cpus, &set);
+		for (uint32_t t = 0; t < s->stages[k].nr_tids && t < TRIAGE_CLIENT_MAX_TIDS; t++) {
+			char task[64];
+			pid_t tid = s->stages[k].tids[t];
+
+			/* Only threads of the client itself. */
+			snprintf(task, sizeof(task), "/proc/%d/task/%d", (int)c->pid, (int)tid);
+			if (tid <= 0 || access(task, F_OK))
+				continue;
+			if (sched_setaffinity(tid, sizeof(set), &set) && errno != ESRCH)
+				log_warn("client %s: pinning thread %d: %s", c->name, (int)tid,
+					 strerror(errno));
+		}
+	}
+	c->pinned_generation = c->generation;
+}
+
+void agent_clients_enforce(struct agent *a)
+{
+	struct agent_clients *cl = &a->clients;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (int k = cl->nr - 1; k >= 0; k--) {
+		struct agent_client *c = cl->c[k];
+		struct triage_client_assign_stage st[TRIAGE_CLIENT_MAX_STAGES];
+		double expected;
+		cpu_set_t all;
+		int i, nr;
+
+		if (!refresh(c, now)) {
+			forget(a, k, true);
+			continue;
+		}
+		i = a->plan.have_result ? agent_plan_find(&a->plan, c->wl_id) : -1;
+		if (i >= 0) {
+			nr = stages_of(a, i, st, &all, &expected);
+			if (nr != c->nr_assigned || memcmp(st, c->assigned, (size_t)nr * sizeof(st[0]))) {
+				client_shm_write_assignment(c->shm, st, nr, TRIAGE_GPU_SHARE_FULL,
+							    (int)getpid());
+				memcpy(c->assigned, st, (size_t)nr * sizeof(st[0]));
+				c->nr_assigned = nr;
+				c->generation = client_shm_generation(c->shm);
+				log_debug("client %s: assignment %llu, %d stage%s", c->name,
+					  (unsigned long long)c->generation, nr, nr == 1 ? "" : "s");
+				limit_workload(a, c, &all, expected);
+			}
+		}
+		pin_threads(c);
+	}
+}
+
+void agent_clients_measure(struct agent *a, uint64_t now_ns)
+{
+	for (int k = 0; k < a->clients.nr; k++) {
+		const struct agent_client *c = a->clients.c[k];
+
+		/* A DNN held to a request rate shows the rate, not what the
+		 * mapping could give; and a measurement of another plan's
+		 * stages says nothing of this one. */
+		if (!c->have_seen || c->rate_hz > 0 || !c->nr_assigned ||
+		    c->seen.applied_generation != c->generation || !(c->seen.throughput > 0))
+			continue;
+		agent_plan_measured(&a->plan, c->wl_id, c->seen.throughput, now_ns);
+	}
+}
+
+const struct agent_client *agent_client_of(const struct agent *a, uint32_t wl_id)
+{
+	for (int k = 0; k < a->clients.nr; k++)
+		if (a->clients.c[k]->wl_id == wl_id)
+			return a->clients.c[k];
+	return NULL;
+}
+
+void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct json_object *o)
+{
+	const struct agent_client *c = agent_client_of(a, wl_id);
+	struct json_object *j, *stages;
+
+	if (!c)
+		return;
+	j = json_object_new_object();
+	json_object_object_add(j, "pid", json_object_new_int(c->pid));
+	json_object_object_add(j, "model", json_object_new_string(c->model));
+	json_object_object_add(j, "inferences", json_object_new_int64((int64_t)c->seen.inferences));
+	json_object_object_add(j, "throughput", json_object_new_double(c->seen.throughput));
+	json_object_object_add(j, "latency_p50_ms", json_object_new_double(c->seen.latency_p50_ms));
+	json_object_object_add(j, "latency_p99_ms", json_object_new_double(c->seen.latency_p99_ms));
+	json_object_object_add(j, "generation", json_object_new_int64((int64_t)c->generation));
+	json_object_object_add(j, "applied", json_object_new_boolean(c->seen.applied_generation ==
+								   c->generation));
+	stages = json_object_new_array();
+	for (int s = 0; s < c->nr_assigned; s++) {
+		struct json_object *js = json_object_new_object();
+		char list[128];
+		cpu_set_t set;
+
+		words_to_set(c->assigned[s].cpus, &set);
+		set_to_list(&set, list, sizeof(list));
+		json_object_object_add(js, "first", json_object_new_int((int)c->assigned[s].first));
+		json_object_object_add(js, "last", json_object_new_int((int)c->assigned[s].last));
+		json_object_object_add(js, "threads", json_object_new_int((int)c->assigned[s].threads));
+		json_object_object_add(js, "cpus", json_object_new_string(list));
+		if (c->seen.applied_generation == c->generation && (uint32_t)s < c->seen.nr_stages) {
+			struct json_object *tids = json_object_new_array();
+
+			for (uint32_t t = 0; t < c->seen.stages[s].nr_tids && t < TRIAGE_CLIENT_MAX_TIDS; t++)
+				json_object_array_add(tids, json_object_new_int(c->seen.stages[s].tids[t]));
+			json_object_object_add(js, "tids", tids);
+		}
+		json_object_array_add(stages, js);
+	}
+	json_object_object_add(j, "stages", stages);
+	json_object_object_add(o, "client", j);
+}

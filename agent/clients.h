@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The agent's side of libtriage (include/triage/client.h): DNN processes
+ * that register through shared memory under <run_dir>/clients/.
+ *
+ * A client is taken on at the first scan that sees its file: it is put in
+ * the workload cgroup <level>/<name> it asked for, with its model and
+ * latency target, so the planner plans it. Each plan is then enforced on
+ * it: the stages, threads and CPU set of each stage go into its shared
+ * memory, its workload cgroup gets the union of those CPUs (cpuset) and,
+ * below the top rank, a quota of what the plan expects it to use; each
+ * stage's threads are pinned with sched_setaffinity once the client says
+ * it runs the assignment. Its measured throughput goes back to the planner
+ * as an estimator correction.
+ *
+ * A client that exits is forgotten and its file removed; one killed in the
+ * middle of a write (its seqlock left odd) too. A file of another ABI or
+ * with a bad registration is refused once, with one line saying why.
+ */
+#ifndef TRIAGE_AGENT_CLIENTS_H
+#define TRIAGE_AGENT_CLIENTS_H
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <triage/client.h>
+
+#define AGENT_MAX_CLIENTS 64
+/* A client section found mid-write this long, its writer gone: dropped. */
+#define AGENT_CLIENT_STUCK_MS 500
+/* Headroom of a workload's quota over what the plan expects it to use. */
+#define AGENT_CLIENT_QUOTA_HEADROOM 1.25
+
+struct agent;
+
+struct agent_client {
+	pid_t pid;
+	struct triage_client_shm *shm;
+	uint32_t wl_id; /* the workload it was put in */
+	int level;
+	char name[TRIAGE_NAME_MAX];  /* of the workload */
+	char model[TRIAGE_NAME_MAX];
+	double rate_hz;
+	uint64_t stuck_since_ns; /* client section odd since, 0: not */
+	/* What was last written to it, to write only changes. */
+	int nr_assigned;
+	struct triage_client_assign_stage assigned[TRIAGE_CLIENT_MAX_STAGES];
+	uint64_t generation;
+	uint64_t pinned_generation; /* its threads pinned for this one */
+	char cpus[128];		    /* cpuset of its workload, "" before any */
+	double quota_cores;	    /* of its workload, 0: none set */
+	/* The last consistent copy of its section. */
+	struct triage_client_shm seen;
+	bool have_seen;
+};
+
+struct agent_clients {
+	char dir[PATH_MAX]; /* "" when clients are off */
+	int nr;
+	struct agent_client *c[AGENT_MAX_CLIENTS];
+	/* pids refused, so each is told once */
+	int nr_refused;
+	pid_t refused[AGENT_MAX_CLIENTS];
+};
+
+/* Makes <run_dir>/clients (sticky, world-writable: clients need not be
+ * root). 0, or -1 with the reason logged (clients off). */
+int agent_clients_open(struct agent *a);
+
+/* Forgets every client (their files stay: the clients go on unmanaged and
+ * a new agent takes them on). */
+void agent_clients_close(struct agent *a);
+
+/* Takes on new clients, drops those gone. Returns how many changed. */
+int agent_clients_scan(struct agent *a);
+
+/* Writes the current plan to every client whose workload it maps, pins
+ * the threads of those that run it; cheap when nothing changed. */
+void agent_clients_enforce(struct agent *a);
+
+/* Hands every client's measured throughput to the planner. */
+void agent_clients_measure(struct agent *a, uint64_t now_ns);
+
+/* The client of workload wl_id, or NULL. */
+const struct agent_client *agent_client_of(const struct agent *a, uint32_t wl_id);
+
+/* "client": {pid, model, throughput, latency p50/p99, stages} for status. */
+void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct json_object *o);
+
+#endif
