@@ -80,8 +80,10 @@ int platform_append_aggregate(struct plan_platform *p, char *err, size_t errlen)
  * placed there. The aggregate's are every online CPU. A cluster's are
  * those of the host cluster in the same place (platform_detect_host()'s
  * order, fastest first) when the host has as many clusters of the same
- * sizes as p has CPU units, and 0 is returned; otherwise p describes
- * another machine, set gets every online CPU and 1 is returned. -1 (set
+ * sizes as p has CPU units, and 0 is returned. A profile with as many CPU
+ * cores as there are online CPUs, in other clusters, gets them in
+ * ascending order unit by unit (0 too). Otherwise p describes another
+ * machine: set gets every online CPU and 1 is returned. -1 (set
  * empty) when unit is no CPU unit. */
 int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set);
 int platform_unit_cpus_at(const char *sysfs_root, const struct plan_platform *p, int unit,

@@ -308,6 +308,34 @@ int platform_detect_host(struct plan_platform *p, char *err, size_t errlen)
 	return platform_detect_host_at("/sys", p, err, errlen);
 }
 
+/* A profile with as many CPU cores as the machine has online, in other
+ * clusters: its units take the CPUs in ascending order, unit by unit.
+ * True when it did (set then holds unit's share of the online CPUs). */
+static bool split_in_order(const struct plan_platform *p, int unit, cpu_set_t *set)
+{
+	int total = 0, skip = 0, online = CPU_COUNT(set), seen = 0;
+	cpu_set_t all = *set;
+
+	for (int u = 0; u < p->nr_units; u++) {
+		if (p->units[u].kind != PLAN_UNIT_CPU || p->units[u].aggregate)
+			continue;
+		if (u < unit)
+			skip += p->units[u].cores;
+		total += p->units[u].cores;
+	}
+	if (total != online)
+		return false;
+	CPU_ZERO(set);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		if (seen >= skip && seen < skip + p->units[unit].cores)
+			CPU_SET(cpu, set);
+		seen++;
+	}
+	return true;
+}
+
 int platform_unit_cpus_at(const char *sysfs_root, const struct plan_platform *p, int unit,
 			  cpu_set_t *set)
 {
@@ -338,7 +366,9 @@ int platform_unit_cpus_at(const char *sysfs_root, const struct plan_platform *p,
 			if (c[i].mask[cpu / 64] & (1ULL << (cpu % 64)))
 				CPU_SET(cpu, set);
 	}
-	return p->units[unit].aggregate || same ? 0 : 1;
+	if (same || p->units[unit].aggregate)
+		return 0;
+	return split_in_order(p, unit, set) ? 0 : 1;
 }
 
 int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set)

@@ -622,3 +622,25 @@ Test(platform, unit_cpus_of_another_board_are_every_cpu, .init = make_tmp, .fini
 	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, gpu, &set), -1);
 	cr_assert_eq(CPU_COUNT(&set), 0);
 }
+
+/* Two one-core units on a two-CPU machine: one CPU each, in order. */
+Test(platform, unit_cpus_split_in_order_when_the_cores_add_up, .init = make_tmp, .fini = remove_tmp)
+{
+	struct plan_platform p;
+	cpu_set_t set;
+	char err[512] = "";
+
+	put(ONLINE, "0-1\n");
+	detect(&p);
+	p.units[1] = p.units[0];
+	p.units[0].cores = p.units[1].cores = 1;
+	snprintf(p.units[1].name, sizeof(p.units[1].name), "second");
+	p.nr_units = 2;
+	cr_assert_eq(platform_append_aggregate(&p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 0, &set), 0);
+	cr_assert_eq(set_to_mask(&set), 0x1);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 1, &set), 0);
+	cr_assert_eq(set_to_mask(&set), 0x2);
+	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 2, &set), 0);
+	cr_assert_eq(set_to_mask(&set), 0x3);
+}
