@@ -29,7 +29,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 AGENT_MAINS := agent/triaged.c agent/triagectl.c
 AGENT_LIB_SRC := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
 PLANNER_SRC := $(wildcard agent/planner/*.c)
-DNN_LIB_SRC := $(wildcard dnn/*.c)
+DNN_MAINS := dnn/triage_run.c
+DNN_LIB_SRC := $(filter-out $(DNN_MAINS),$(wildcard dnn/*.c))
+# libtriage.so: the client library alone, for DNN programs of any build.
+CLIENT_SRC := dnn/client.c dnn/client_shm.c
 AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
 		 $(patsubst agent/planner/%.c,$(BUILD)/planner/%.o,$(PLANNER_SRC)) \
 		 $(patsubst dnn/%.c,$(BUILD)/dnn/%.o,$(DNN_LIB_SRC)) \
@@ -54,7 +57,7 @@ AGENT_LIB_OBJ += $(patsubst cuda/%.c,$(BUILD)/cuda/%.o,$(CUDA_LIB_SRC))
 .PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
 	bench bench-planner
 
-all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/unit-tests $(BUILD)/bpf-tests \
+all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/triage-run $(BUILD)/libtriage.so $(BUILD)/unit-tests $(BUILD)/bpf-tests \
      $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/planner-sim \
      $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC)) $(CUDA_TARGETS)
 
@@ -148,6 +151,14 @@ $(BUILD)/triagectl: $(BUILD)/agent/triagectl.o $(BUILD)/libtriage.a
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+$(BUILD)/triage-run: $(BUILD)/dnn/triage_run.o $(BUILD)/libtriage.a
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/libtriage.so: $(CLIENT_SRC) $(wildcard include/triage/*.h) dnn/client_shm.h | $(BUILD)
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,libtriage.so.1 $(CLIENT_SRC) -o $@
+
 # ---- tests and benchmarks -------------------------------------------------
 # The simulator's core is tested with the units.
 $(BUILD)/unit-tests: $(UNIT_SRC) $(SIM_CORE_SRC) $(wildcard bench/sim/*.h) $(BUILD)/libtriage.a | $(BUILD)/tests
@@ -205,6 +216,10 @@ install: all
 		$(DESTDIR)/etc/systemd/system
 	install -m 0755 $(BUILD)/triaged $(DESTDIR)$(PREFIX)/sbin/triaged
 	install -m 0755 $(BUILD)/triagectl $(DESTDIR)$(PREFIX)/bin/triagectl
+	install -m 0755 $(BUILD)/triage-run $(DESTDIR)$(PREFIX)/bin/triage-run
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/triage
+	install -m 0644 $(BUILD)/libtriage.so $(DESTDIR)$(PREFIX)/lib/libtriage.so
+	install -m 0644 include/triage/client.h include/triage/abi.h $(DESTDIR)$(PREFIX)/include/triage/
 	[ -e $(DESTDIR)/etc/triage/triage.json ] || \
 		install -m 0644 docs/triage.example.json $(DESTDIR)/etc/triage/triage.json
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triage/
@@ -215,6 +230,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/triaged $(DESTDIR)$(PREFIX)/bin/triagectl \
+	      $(DESTDIR)$(PREFIX)/bin/triage-run $(DESTDIR)$(PREFIX)/lib/libtriage.so \
+	      $(DESTDIR)$(PREFIX)/include/triage/client.h $(DESTDIR)$(PREFIX)/include/triage/abi.h \
 	      $(DESTDIR)/etc/systemd/system/triaged.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage $(DESTDIR)$(PREFIX)/share/triage
 

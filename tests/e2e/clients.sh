@@ -1,0 +1,163 @@
+#!/bin/bash
+# DNN clients end to end, as root, on this host's real cgroups: triage-run
+# without an agent runs unmanaged and says so once; under triaged it is
+# taken on (its workload cgroup, its model planned), runs the agent's
+# assignment with its stage threads pinned to the assigned CPUs and
+# reports throughput back; a client killed with -9 is forgotten and its
+# file removed; bad usage exits 2 naming what is wrong.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+require_root clients
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=tgcl-$$
+RUN=/run/$ROOT
+TMP=$(mktemp -d)
+AGENT=
+PIDS=()
+export TRIAGE_RUN_DIR=$RUN
+export TRIAGE_MODELS=$SRC/dnn/models
+CTL="$BUILD/triagectl"
+RUNNER="$BUILD/triage-run"
+
+cleanup() {
+	{
+		[ ${#PIDS[@]} -eq 0 ] || kill -9 "${PIDS[@]}" 2>/dev/null
+		[ -n "$AGENT" ] && kill -TERM "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+		cg_purge "$ROOT"
+		rm -rf "/sys/fs/bpf/$ROOT" "$RUN" "$TMP"
+		wait
+	} 2>/dev/null
+}
+trap cleanup EXIT
+
+# --- usage errors: exit 2, one line naming the culprit ---------------------------
+"$RUNNER" --model resnet19 --duration 1 >"$TMP/out" 2>&1
+rc=$?
+check "unknown model: exit 2, names it and the models there are" bash -c \
+	"[ $rc -eq 2 ] && grep -q 'resnet19' '$TMP/out' && grep -q 'resnet18' '$TMP/out'"
+"$RUNNER" --model squeezenet11 --stages 0-3/4-999 --duration 1 >"$TMP/out" 2>&1
+rc=$?
+check "bad stage spec: exit 2, says --stages" bash -c "[ $rc -eq 2 ] && grep -q -- '--stages' '$TMP/out'"
+"$RUNNER" --model squeezenet11 --rate -3 >"$TMP/out" 2>&1
+rc=$?
+check "bad rate: exit 2" bash -c "[ $rc -eq 2 ] && grep -q -- '--rate' '$TMP/out'"
+
+# --- without an agent: unmanaged, said once ---------------------------------------
+TRIAGE_RUN_DIR=$TMP/none "$RUNNER" --model squeezenet11 --duration 2 --json "$TMP/alone.json" \
+	>"$TMP/alone.out" 2>"$TMP/alone.err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c unmanaged "$TMP/alone.err")" -eq 1 ] &&
+	jq -e '.inferences > 0 and .throughput > 0 and .latency_p99_ms >= .latency_p50_ms and .managed == false' \
+		"$TMP/alone.json" >/dev/null; then
+	ok "no agent: runs unmanaged, one line says so, reports throughput and p50/p99"
+else
+	not_ok "unmanaged run" "rc=$rc err: $(cat "$TMP/alone.err") json: $(cat "$TMP/alone.json" 2>/dev/null)"
+fi
+
+# --- under the agent ---------------------------------------------------------------
+write_config "$TMP/base.json" "$ROOT"
+jq --arg models "$SRC/dnn/models" --arg platforms "$SRC/dnn/platforms" '
+	.planner = {"platform": "auto", "models_dir": $models, "platforms_dir": $platforms,
+	            "replan_ms": 600000}' "$TMP/base.json" >"$TMP/conf.json"
+"$BUILD/triaged" --config "$TMP/conf.json" -v -q >"$TMP/log" 2>&1 &
+AGENT=$!
+if ! wait_for 10 test -S "$RUN/ctl.sock"; then
+	not_ok "agent starts" "$(tail -5 "$TMP/log")"
+	exit 1
+fi
+
+"$RUNNER" --model squeezenet11 --level best-effort --name squeeze --duration 8 \
+	--json "$TMP/managed.json" >"$TMP/managed.out" 2>"$TMP/managed.err" &
+CLIENT=$!
+PIDS+=("$CLIENT")
+client_of() { "$CTL" status --json | jq -e '.levels[] | select(.name == "best-effort") | .workloads[] | select(.name == "squeeze") | .client'; }
+applied() { client_of | jq -e '.applied == true and (.stages | length) >= 1 and .inferences > 0' >/dev/null; }
+check "the client's file appears under $RUN/clients" wait_for 3 test -e "$RUN/clients/$CLIENT"
+check "the agent takes it on in its workload cgroup" wait_for 3 in_cgroup "$CLIENT" "$ROOT/best-effort/squeeze"
+check "the planner plans it and it runs the assignment" wait_for 5 applied
+check "the agent logs the take-on" grep -q "client pid $CLIENT taken on: best-effort/squeeze, model squeezenet11" "$TMP/log"
+
+# Every thread of every stage runs on the CPUs of its stage.
+expand_list() { # "0-2,5" -> "0 1 2 5"
+	local part out=()
+	IFS=, read -ra parts <<<"$1"
+	for part in "${parts[@]}"; do
+		if [[ $part == *-* ]]; then out+=($(seq "${part%-*}" "${part#*-}")); else out+=("$part"); fi
+	done
+	echo "${out[*]}"
+}
+stage_pinned() {
+	local js n tids cpus t
+	js=$(client_of) || return 1
+	n=$(jq '.stages | length' <<<"$js")
+	for ((s = 0; s < n; s++)); do
+		cpus=$(jq -r ".stages[$s].cpus" <<<"$js")
+		tids=$(jq -r ".stages[$s].tids[]" <<<"$js")
+		[ -n "$tids" ] || return 1
+		for t in $tids; do
+			[ "$(expand_list "$(taskset -pc "$t" 2>/dev/null | sed 's/.*: //')")" = \
+				"$(expand_list "$cpus")" ] || return 1
+		done
+	done
+}
+check "every stage thread runs on its stage's CPUs" wait_for 3 stage_pinned
+
+measured() { "$CTL" status --json | jq -e '.levels[] | select(.name == "best-effort") | .workloads[] | select(.name == "squeeze") | .client.throughput > 0' >/dev/null; }
+check "its throughput shows in status" wait_for 4 measured
+
+wait "$CLIENT"
+rc=$?
+PIDS=()
+if [ $rc -eq 0 ] && grep -q "agent's assignment" "$TMP/managed.err" && ! grep -q unmanaged "$TMP/managed.err" &&
+	jq -e '.managed == true and .inferences > 0' "$TMP/managed.json" >/dev/null; then
+	ok "the client ran managed to the end"
+else
+	not_ok "managed run" "rc=$rc err: $(cat "$TMP/managed.err")"
+fi
+check "its file is gone after it exits" wait_for 2 bash -c "[ ! -e '$RUN/clients/$CLIENT' ]"
+
+# --- kill -9: the agent forgets the client and removes its file -------------------
+"$RUNNER" --model squeezenet11 --level normal --name victim --duration 60 -q >/dev/null 2>&1 &
+VICTIM=$!
+PIDS+=("$VICTIM")
+wait_for 5 in_cgroup "$VICTIM" "$ROOT/normal/victim" >/dev/null
+kill -9 "$VICTIM"
+wait "$VICTIM" 2>/dev/null
+PIDS=()
+check "a client killed with -9: its file is removed" wait_for 3 bash -c "[ ! -e '$RUN/clients/$VICTIM' ]"
+check "and the agent says it exited" wait_for 2 grep -q "client pid $VICTIM (victim) exited" "$TMP/log"
+
+# --- another ABI: refused once, runs unmanaged --------------------------------------
+# A file made by hand as a client of ABI 2 would make: the frozen header only.
+sleep 1000 &
+FAKE=$!
+PIDS+=("$FAKE")
+python3 - "$RUN/clients/$FAKE" "$FAKE" <<'PY'
+import struct, sys
+path, pid = sys.argv[1], int(sys.argv[2])
+hdr = struct.pack("<IIIiII", 0x4c435254, 2, 24, pid, 0, 0)
+with open(path + ".tmp", "wb") as f:
+    f.write(hdr + bytes(8192))
+import os
+os.rename(path + ".tmp", path)
+PY
+refused() { python3 -c "
+import struct,sys
+d=open('$RUN/clients/$FAKE','rb').read(24)
+m,abi,size,pid,status,agent_abi=struct.unpack('<IIIiII',d)
+sys.exit(0 if status==2 and agent_abi==1 else 1)"; }
+check "a client of ABI 2 is refused: the header says so to the client" wait_for 3 refused
+check "and the agent logs it once" bash -c "sleep 0.5; [ \$(grep -c 'client pid $FAKE refused' '$TMP/log') -eq 1 ]"
+kill "$FAKE" 2>/dev/null
+PIDS=()
+
+# --- SIGTERM: the agent leaves clients' files alone ----------------------------------
+kill -TERM "$AGENT"
+wait "$AGENT"
+rc=$?
+AGENT=
+check "SIGTERM: the agent exits 0" [ $rc -eq 0 ]
+
+[ $T_FAILED -eq 0 ]
