@@ -54,7 +54,7 @@ CUDA_TARGETS :=
 include $(wildcard cuda/*.mk)
 AGENT_LIB_OBJ += $(patsubst cuda/%.c,$(BUILD)/cuda/%.o,$(CUDA_LIB_SRC))
 
-.PHONY: all check check-vm run install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
+.PHONY: all check check-vm run demo install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
 	bench bench-planner
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/triage-run $(BUILD)/libtriage.so $(BUILD)/unit-tests $(BUILD)/bpf-tests \
@@ -186,6 +186,11 @@ $(BUILD)/vm/%: tests/vm/%.c $(BUILD)/libtriage.a | $(BUILD)/vm
 
 unit: $(BUILD)/unit-tests
 	@$(BUILD)/unit-tests
+
+# Three real DNNs under plain Linux, then under triage; a report at the end.
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/triage-run
+	@scripts/demo $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all

@@ -57,9 +57,18 @@ else
 fi
 
 # --- under the agent ---------------------------------------------------------------
+# A profile of two one-core units on this machine's CPUs (when it has two,
+# platform_unit_cpus() gives each unit one CPU): stages get pinned for real.
+mkdir -p "$TMP/platforms"
+ncpu=$(nproc)
+jq --argjson n "$ncpu" '.name = "duo" | .measured = true |
+	.units = [(.units[0] | .name = "a" | .cores = ([1, ($n / 2 | floor)] | max)),
+	          (.units[0] | .name = "b" | .cores = ([1, ($n - ($n / 2 | floor))] | max))] |
+	.transfers = {"a": {"b": {"gbps": 5, "us": 10}}, "b": {"a": {"gbps": 5, "us": 10}}}' \
+	"$SRC/dnn/platforms/host.json" >"$TMP/platforms/duo.json"
 write_config "$TMP/base.json" "$ROOT"
-jq --arg models "$SRC/dnn/models" --arg platforms "$SRC/dnn/platforms" '
-	.planner = {"platform": "auto", "models_dir": $models, "platforms_dir": $platforms,
+jq --arg models "$SRC/dnn/models" --arg platforms "$TMP/platforms" '
+	.planner = {"platform": "duo", "models_dir": $models, "platforms_dir": $platforms,
 	            "replan_ms": 600000}' "$TMP/base.json" >"$TMP/conf.json"
 "$BUILD/triaged" --config "$TMP/conf.json" -v -q >"$TMP/log" 2>&1 &
 AGENT=$!
