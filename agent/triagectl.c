@@ -203,8 +203,8 @@ static void print_plan(struct json_object *st)
 	if (!pl)
 		return;
 	print_plan_header(pl);
-	printf("%-28s %-14s %-10s %-44s %8s %8s\n", "WORKLOAD", "MODEL", "PLAN", "STAGES",
-	       "EST/s", "EST-MS");
+	printf("%-28s %-14s %-10s %-44s %8s %8s %8s %8s\n", "WORKLOAD", "MODEL", "PLAN", "STAGES",
+	       "EST/s", "EST-MS", "MEAS/s", "P99-MS");
 	for (size_t i = 0; i < json_object_array_length(levels); i++) {
 		struct json_object *l = json_object_array_get_idx(levels, i);
 		struct json_object *wls = field(l, "workloads");
@@ -223,10 +223,17 @@ static void print_plan(struct json_object *st)
 				continue;
 			}
 			format_stages(field(plan, "stages"), stages, sizeof(stages));
-			printf("%-10s %-44s %8.1f %8.1f\n",
+			printf("%-10s %-44s %8.1f %8.1f",
 			       json_object_get_string(field(w, "plan_state")), stages,
 			       json_object_get_double(field(plan, "throughput")),
 			       json_object_get_double(field(plan, "latency_ms")));
+			/* What a DNN client measures, beside what was estimated. */
+			if (field(w, "client"))
+				printf(" %8.1f %8.1f\n",
+				       json_object_get_double(field(field(w, "client"), "throughput")),
+				       json_object_get_double(field(field(w, "client"), "latency_p99_ms")));
+			else
+				printf(" %8s %8s\n", "-", "-");
 		}
 	}
 }
