@@ -131,7 +131,12 @@ static int check_info_name(const char *field, const char *s, size_t max, char *e
 		return -EINVAL;
 	}
 	if (!client_shm_valid_name(s, max)) {
-		set_error(err, errlen, "%s: \"%s\": only [A-Za-z0-9_.-] allowed", field, s);
+		size_t at = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789_.-");
+
+		/* Named by position: the character may be a newline. */
+		set_error(err, errlen, "%s: character %zu (0x%02x) is not one of [A-Za-z0-9_.-]",
+			  field, at + 1, (unsigned char)s[at]);
 		return -EINVAL;
 	}
 	return 0;
