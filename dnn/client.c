@@ -126,8 +126,7 @@ static int check_info_name(const char *field, const char *s, size_t max, char *e
 		return -EINVAL;
 	}
 	if (strlen(s) >= max) {
-		set_error(err, errlen, "%s: \"%.*s...\": longer than %zu bytes", field, 16, s,
-			  max - 1);
+		set_error(err, errlen, "%s: %zu bytes, at most %zu", field, strlen(s), max - 1);
 		return -EINVAL;
 	}
 	if (!client_shm_valid_name(s, max)) {
@@ -479,7 +478,7 @@ static void read_assignment(struct triage_client *c, struct triage_client_assign
 	}
 	if (client_shm_read_agent(c->shm, &copy)) {
 		say_once(c, SAID_MID_WRITE,
-			 "triage: the agent's assignment stayed mid-write (agent died?): running unmanaged while it does\n");
+			 "triage: the agent's assignment stays mid-write (agent died?): running unmanaged\n");
 		return;
 	}
 	if (client_shm_check_assignment(&copy, c->nr_layers, why, sizeof(why))) {
