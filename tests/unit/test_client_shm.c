@@ -66,7 +66,8 @@ Test(client_shm, killed_mid_write_is_told_from_a_slow_writer)
 	child = fork();
 	cr_assert_geq(child, 0);
 	if (child == 0) {
-		struct triage_client *c = triage_client_open(&client_resnet, client_run_dir, NULL, 0);
+		struct triage_client *c =
+			triage_client_open(&client_resnet, client_run_dir, NULL, 0);
 		struct triage_client_shm *mine;
 		char path[128];
 
