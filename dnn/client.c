@@ -126,12 +126,16 @@ static int check_info_name(const char *field, const char *s, size_t max, char *e
 		return -EINVAL;
 	}
 	if (strlen(s) >= max) {
-		set_error(err, errlen, "%s: \"%.*s...\": longer than %zu bytes", field, 16, s,
-			  max - 1);
+		set_error(err, errlen, "%s: %zu bytes, at most %zu", field, strlen(s), max - 1);
 		return -EINVAL;
 	}
 	if (!client_shm_valid_name(s, max)) {
-		set_error(err, errlen, "%s: \"%s\": only [A-Za-z0-9_.-] allowed", field, s);
+		size_t at = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789_.-");
+
+		/* Named by position: the character may be a newline. */
+		set_error(err, errlen, "%s: character %zu (0x%02x) is not one of [A-Za-z0-9_.-]",
+			  field, at + 1, (unsigned char)s[at]);
 		return -EINVAL;
 	}
 	return 0;
@@ -474,7 +478,7 @@ static void read_assignment(struct triage_client *c, struct triage_client_assign
 	}
 	if (client_shm_read_agent(c->shm, &copy)) {
 		say_once(c, SAID_MID_WRITE,
-			 "triage: the agent's assignment stayed mid-write (agent died?): running unmanaged while it does\n");
+			 "triage: the agent's assignment stays mid-write (agent died?): running unmanaged\n");
 		return;
 	}
 	if (client_shm_check_assignment(&copy, c->nr_layers, why, sizeof(why))) {

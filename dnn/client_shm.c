@@ -139,8 +139,11 @@ static int read_section(const struct triage_client_shm *s, struct triage_client_
 		if (!(before & 1u)) {
 			copy_words((char *)copy + off, (const char *)s + off, len);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(seq, __ATOMIC_RELAXED) == before)
+			if (__atomic_load_n(seq, __ATOMIC_RELAXED) == before) {
+				/* What the copy read of seq, by coherence. */
+				*(uint32_t *)((char *)copy + off) = before;
 				return 0;
+			}
 		}
 		cpu_relax();
 	}
