@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,11 @@ enum unmanaged_reason {
 	SAID_REFUSED = 1u << 5,
 	SAID_MID_WRITE = 1u << 6,
 	SAID_BAD_ASSIGNMENT = 1u << 7,
+	SAID_AGENT_GONE = 1u << 8,
 };
+
+/* How often a managed client checks that its agent still lives. */
+#define CLIENT_AGENT_CHECK_NS 500000000ull
 
 struct triage_client {
 	struct triage_client_shm *shm; /* NULL: unmanaged from the start */
@@ -63,6 +68,10 @@ struct triage_client {
 	uint32_t nr_layers;
 	uint64_t open_ns;
 	unsigned said; /* enum unmanaged_reason bits */
+
+	/* Whether the agent that manages it lived at the last check. */
+	uint64_t agent_checked_ns;
+	bool agent_gone;
 
 	/* The last assignment read, valid while agent_seq is cached_seq. */
 	bool have_cached;
@@ -507,7 +516,23 @@ void triage_client_assignment(struct triage_client *c, struct triage_client_assi
 		return;
 	status = client_shm_status(c->shm);
 	if (status == TRIAGE_CLIENT_MANAGED) {
-		read_assignment(c, a);
+		/* An agent that died leaves the status as it was: its
+		 * assignment would pin this client for good. A new agent
+		 * writes its own pid when it takes the client on again. */
+		uint64_t now = now_ns();
+
+		if (now - c->agent_checked_ns >= CLIENT_AGENT_CHECK_NS) {
+			int32_t agent = (int32_t)__atomic_load_n(&c->shm->agent_pid, __ATOMIC_RELAXED);
+
+			c->agent_checked_ns = now;
+			c->agent_gone = agent > 0 && kill(agent, 0) && errno == ESRCH;
+			if (c->agent_gone)
+				say_once(c, SAID_AGENT_GONE,
+					 "triage: the agent (pid %d) is gone: running unmanaged until one takes this client on\n",
+					 (int)agent);
+		}
+		if (!c->agent_gone)
+			read_assignment(c, a);
 		return;
 	}
 	if (status == TRIAGE_CLIENT_REFUSED) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client_fixture.h"
@@ -219,7 +220,7 @@ Test(client, agent_assignment_reaches_the_client)
 	cr_assert_not(a.managed, "no assignment yet");
 
 	assign_two_stages(st);
-	client_shm_write_assignment(s, st, 2, 400, 4242);
+	client_shm_write_assignment(s, st, 2, 400, (int)getpid());
 	cr_assert(triage_client_managed(c));
 	triage_client_assignment(c, &a);
 	cr_assert(a.managed);
@@ -236,15 +237,52 @@ Test(client, agent_assignment_reaches_the_client)
 	/* The cached answer follows a new write. */
 	triage_client_assignment(c, &a);
 	cr_assert_eq(a.generation, 1);
-	client_shm_write_assignment(s, st, 1, 1000, 4242);
+	client_shm_write_assignment(s, st, 1, 1000, (int)getpid());
 	triage_client_assignment(c, &a);
 	cr_assert_eq(a.generation, 2);
 	cr_assert_eq(a.nr_stages, 1);
 	cr_assert_eq(a.gpu_permille, 1000);
 	cr_assert_eq(client_shm_generation(s), 2);
-	cr_assert_eq(s->agent_pid, 4242);
+	cr_assert_eq(s->agent_pid, (uint32_t)getpid());
 	cr_assert_eq(client_capture_end(out, sizeof(out)), 0, "managed: silent, got %s", out);
 
+	client_shm_unmap(s);
+	triage_client_close(c);
+}
+
+/* An agent that died leaves the status MANAGED: the client must not stay
+ * pinned by a dead agent's assignment. */
+Test(client, dead_agent_means_unmanaged_said_once)
+{
+	struct triage_client_assign_stage st[2];
+	struct triage_client_assignment a;
+	struct triage_client_shm *s;
+	struct triage_client *c;
+	char out[1024];
+	pid_t dead = fork();
+
+	if (!dead)
+		_exit(0);
+	cr_assert_gt(dead, 0);
+	waitpid(dead, NULL, 0);
+	client_capture_begin();
+	c = client_open_ok(&client_resnet);
+	s = client_agent_map(getpid());
+	assign_two_stages(st);
+	client_shm_write_assignment(s, st, 2, 1000, (int)dead);
+	triage_client_assignment(c, &a);
+	cr_assert_not(a.managed, "the agent of this assignment is gone");
+	triage_client_assignment(c, &a);
+	cr_assert_not(a.managed);
+	cr_assert_eq(client_capture_end(out, sizeof(out)), 1, "one line, got: %s", out);
+	cr_assert(strstr(out, "is gone"), "%s", out);
+
+	/* A new agent takes it on: managed again from its next check. */
+	client_shm_write_assignment(s, st, 2, 1000, (int)getpid());
+	usleep(600 * 1000);
+	triage_client_assignment(c, &a);
+	cr_assert(a.managed);
+	cr_assert_eq(a.nr_stages, 2);
 	client_shm_unmap(s);
 	triage_client_close(c);
 }
