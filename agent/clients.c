@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,34 @@
 
 #include <triage/gpu.h>
 
+/*
+ * A client can shrink its file under the agent's mapping; the next access
+ * would kill the agent with SIGBUS. Every pass over the clients runs
+ * guarded: the handler jumps back out of the pass, the client being
+ * touched is dropped and refused, and the pass starts again.
+ */
+static sigjmp_buf bus_env;
+static volatile sig_atomic_t bus_armed;
+static volatile pid_t bus_pid;				/* the client being touched */
+static struct triage_client_shm *volatile bus_shm;	/* and its mapping */
+static DIR *volatile bus_dir;				/* the scan's, to close */
+
+static void on_sigbus(int sig)
+{
+	if (bus_armed) {
+		bus_armed = 0;
+		siglongjmp(bus_env, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void touching(pid_t pid, struct triage_client_shm *shm)
+{
+	bus_pid = pid;
+	bus_shm = shm;
+}
+
 static bool pid_alive(pid_t pid)
 {
 	return !(kill(pid, 0) && errno == ESRCH);
@@ -38,12 +67,15 @@ static bool pid_alive(pid_t pid)
 int agent_clients_open(struct agent *a)
 {
 	struct agent_clients *cl = &a->clients;
+	struct sigaction sa = { .sa_handler = on_sigbus };
 
 	if (client_shm_dir(a->cfg.run_dir, cl->dir, sizeof(cl->dir)) < 0) {
 		log_warn("clients: run directory name too long: DNN clients off");
 		cl->dir[0] = '\0';
 		return -1;
 	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
 	/* Sticky and world-writable like /tmp: any user's DNN may register,
 	 * none may remove another's file. */
 	if ((mkdir(cl->dir, 01777) && errno != EEXIST) || chmod(cl->dir, 01777)) {
@@ -159,6 +191,7 @@ static int take_on(struct agent *a, pid_t pid)
 		refuse(a, NULL, pid, err);
 		return 0;
 	}
+	touching(pid, shm);
 	/* Mid-write: the next scan tries again. */
 	if (client_shm_read_client(shm, &copy)) {
 		client_shm_unmap(shm);
@@ -226,19 +259,58 @@ static int find_pid(const struct agent_clients *cl, pid_t pid)
 	return -1;
 }
 
+/* After a SIGBUS: the client being touched goes, for good. */
+static void drop_truncated(struct agent *a)
+{
+	int k = find_pid(&a->clients, bus_pid);
+
+	log_warn("client pid %d: its file shrank under the agent's mapping; dropped and refused",
+		 (int)bus_pid);
+	if (k >= 0)
+		forget(a, k, false);
+	else if (bus_shm)
+		client_shm_unmap(bus_shm);
+	remember_refused(&a->clients, bus_pid);
+	touching(0, NULL);
+	if (bus_dir)
+		closedir(bus_dir);
+	bus_dir = NULL;
+}
+
+/* Runs pass guarded against SIGBUS; a pass cut short runs again without
+ * the culprit. */
+static void guarded(struct agent *a, void (*pass)(struct agent *a, void *arg), void *arg)
+{
+	for (volatile int tries = 0; tries <= AGENT_MAX_CLIENTS; tries++) {
+		if (sigsetjmp(bus_env, 1)) {
+			drop_truncated(a);
+			continue;
+		}
+		bus_armed = 1;
+		pass(a, arg);
+		bus_armed = 0;
+		touching(0, NULL);
+		return;
+	}
+}
+
 /* Refreshes c->seen; false when the client is to be dropped. */
 static bool refresh(struct agent_client *c, uint64_t now_ns)
 {
 	struct triage_client_shm copy;
 	char err[256];
 
+	touching(c->pid, c->shm);
 	if (!client_shm_read_client(c->shm, &copy)) {
 		c->stuck_since_ns = 0;
 		if (client_shm_check(&copy, err, sizeof(err))) {
-			log_warn("client pid %d (%s): %s: keeping what it said before", (int)c->pid,
-				 c->name, err);
+			if (!c->told_bad)
+				log_warn("client pid %d (%s): %s: keeping what it said before",
+					 (int)c->pid, c->name, err);
+			c->told_bad = true;
 			return true;
 		}
+		c->told_bad = false;
 		c->seen = copy;
 		c->have_seen = true;
 		return true;
@@ -253,22 +325,21 @@ static bool refresh(struct agent_client *c, uint64_t now_ns)
 	return false;
 }
 
-int agent_clients_scan(struct agent *a)
+static void scan_pass(struct agent *a, void *arg)
 {
 	struct agent_clients *cl = &a->clients;
+	int *changed_out = arg, changed = 0;
 	uint64_t now = 0;
-	int changed = 0;
 	struct dirent *de;
 	struct timespec ts;
 	DIR *d;
 
-	if (!cl->dir[0])
-		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	for (int k = cl->nr - 1; k >= 0; k--) {
 		struct agent_client *c = cl->c[k];
 
+		touching(c->pid, c->shm);
 		if (!pid_alive(c->pid) || client_shm_writer_gone(c->shm)) {
 			log_info("client pid %d (%s) exited", (int)c->pid, c->name);
 			forget(a, k, true);
@@ -278,9 +349,12 @@ int agent_clients_scan(struct agent *a)
 			changed++;
 		}
 	}
+	*changed_out += changed;
+	changed = 0;
 	d = opendir(cl->dir);
 	if (!d)
-		return changed;
+		return;
+	bus_dir = d;
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
@@ -293,9 +367,21 @@ int agent_clients_scan(struct agent *a)
 			log_warn("clients: %d taken on already; pid %ld waits", AGENT_MAX_CLIENTS, pid);
 			break;
 		}
-		changed += take_on(a, (pid_t)pid);
+		/* Counted before the take-on: a SIGBUS jumps out of it. */
+		(*changed_out)++;
+		if (!take_on(a, (pid_t)pid))
+			(*changed_out)--;
 	}
+	bus_dir = NULL;
 	closedir(d);
+}
+
+int agent_clients_scan(struct agent *a)
+{
+	int changed = 0;
+
+	if (a->clients.dir[0])
+		guarded(a, scan_pass, &changed);
 	return changed;
 }
 
@@ -436,7 +522,7 @@ static void pin_threads(struct agent_client *c)
 	c->pinned_generation = c->generation;
 }
 
-void agent_clients_enforce(struct agent *a)
+static void enforce_pass(struct agent *a, void *arg)
 {
 	struct agent_clients *cl = &a->clients;
 	struct timespec ts;
@@ -456,6 +542,7 @@ void agent_clients_enforce(struct agent *a)
 			continue;
 		}
 		i = a->plan.have_result ? agent_plan_find(&a->plan, c->wl_id) : -1;
+		touching(c->pid, c->shm);
 		if (i >= 0) {
 			nr = stages_of(a, i, st, &all, &expected);
 			if (nr != c->nr_assigned || memcmp(st, c->assigned, (size_t)nr * sizeof(st[0]))) {
@@ -471,6 +558,13 @@ void agent_clients_enforce(struct agent *a)
 		}
 		pin_threads(c);
 	}
+	(void)arg;
+}
+
+void agent_clients_enforce(struct agent *a)
+{
+	if (a->clients.nr)
+		guarded(a, enforce_pass, NULL);
 }
 
 void agent_clients_measure(struct agent *a, uint64_t now_ns)

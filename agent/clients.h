@@ -55,6 +55,7 @@ struct agent_client {
 	/* The last consistent copy of its section. */
 	struct triage_client_shm seen;
 	bool have_seen;
+	bool told_bad; /* its section failed the checks; said once */
 };
 
 struct agent_clients {

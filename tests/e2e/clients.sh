@@ -138,6 +138,24 @@ PIDS=()
 check "a client killed with -9: its file is removed" wait_for 3 bash -c "[ ! -e '$RUN/clients/$VICTIM' ]"
 check "and the agent says it exited" wait_for 2 grep -q "client pid $VICTIM (victim) exited" "$TMP/log"
 
+# --- a file shrunk under the agent's mapping: the agent drops it and runs on ------
+"$RUNNER" --model squeezenet11 --level normal --name shrink --duration 60 -q >/dev/null 2>&1 &
+SHRINK=$!
+PIDS+=("$SHRINK")
+wait_for 5 in_cgroup "$SHRINK" "$ROOT/normal/shrink" >/dev/null
+# Stopped, the client itself no longer touches its file: only the agent does.
+kill -STOP "$SHRINK"
+truncate -s 0 "$RUN/clients/$SHRINK"
+if wait_for 3 grep -q "client pid $SHRINK: its file shrank" "$TMP/log" && kill -0 "$AGENT" &&
+	"$CTL" status >/dev/null; then
+	ok "a client file shrunk under the agent: dropped with one line, the agent runs on"
+else
+	not_ok "shrunk client file" "agent alive: $(kill -0 "$AGENT" 2>&1 && echo yes); log: $(tail -3 "$TMP/log")"
+fi
+kill -9 "$SHRINK" 2>/dev/null
+wait "$SHRINK" 2>/dev/null
+PIDS=()
+
 # --- another ABI: refused once, runs unmanaged --------------------------------------
 # A file made by hand as a client of ABI 2 would make: the frozen header only.
 sleep 1000 &
