@@ -380,9 +380,9 @@ static int drive(struct run *r, const float *input)
 		if (o->progress && now - r->last_progress_ns >= 1000000000ull)
 			progress(r, now);
 		exec_get_plan(r->e, &p, NULL);
-		/* Enough in flight to keep every stage busy, not more: more
-		 * would only add queueing to the latency. */
-		cap = p.nr_stages + 1;
+		/* One inference per stage keeps every stage busy; more would
+		 * only wait in the queues and add to the latency. */
+		cap = p.nr_stages;
 		if (period && exec_in_flight(r->e) == 0 && next_arrival > now) {
 			/* Idle until the next arrival, waking to poll the agent. */
 			uint64_t wait = (next_arrival < end ? next_arrival : end) - now;
