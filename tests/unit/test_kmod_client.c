@@ -8,7 +8,7 @@
  * errors with the module's own words, CPU and workload counters, dumps,
  * forget, a malformed entry that must not desynchronise the socket, a
  * module that stops answering, events including an overrun, and
- * SET/RESET_AFFINITY. No root, no module.
+ * SET/RESET_AFFINITY, alone and under agent/affinity.c. No root, no module.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <netlink/handlers.h>
 #include <netlink/socket.h>
 
+#include "affinity.h"
 #include "kmod_client.h"
 
 #define FAMILY 0x21
@@ -663,4 +664,42 @@ Test(kmod_client, affinity_refusals_in_the_modules_words)
 	cr_assert_eq(kmod_set_affinity(c, 200, &set, 0), 0, "and the socket is still in step");
 	cr_assert_str_eq(kmod_client_error(c), "");
 	kmod_client_close(c);
+}
+
+/* A tgid kill() cannot find: above any pid_max (2^22). */
+#define GONE_TGID (1 << 23)
+
+Test(kmod_client, affinity_over_the_module)
+{
+	struct kmod_info info;
+	struct affinity *af = affinity_open_on(open_fake(&info), NULL);
+	cpu_set_t one = cpus(1, -1), two = cpus(0, 2);
+
+	cr_assert_str_eq(affinity_mode(af), "triage.ko sticky");
+	cr_assert_eq(affinity_set_process(af, 300, &one), 0);
+	cr_assert_eq(affinity_set_process(af, 301, &two), 0);
+	cr_assert_eq(affinity_set_process(af, 300, &two), 0, "a new mask for a pinned process");
+	cr_assert_eq(affinity_set_process(af, GONE_TGID, &one), 0);
+	cr_assert_eq(fake.nr_aff, 3);
+	cr_assert(fake.aff[0].tgid == 300 && fake.aff[0].mask[0] == 0x05 && fake.aff[0].flags == 0,
+		  "sticky, and the last mask counts");
+	cr_assert_eq(affinity_set_process(af, BAD_TGID, &one), -ESRCH);
+
+	cr_assert_eq(affinity_forget_process(af, 301), 0);
+	cr_assert(fake.nr_resets == 1 && fake.resets[0] == 301);
+	cr_assert_eq(affinity_forget_process(af, 301), -ENOENT, "forgotten already");
+	cr_assert_eq(affinity_forget_process(af, BAD_TGID), -ENOENT, "never pinned");
+	cr_assert_eq(fake.nr_resets, 1, "neither asked the module");
+
+	/* The group exited: the module dropped its policy by itself. */
+	for (int i = 0; i < fake.nr_aff; i++)
+		if (fake.aff[i].tgid == GONE_TGID)
+			fake.aff[i] = fake.aff[--fake.nr_aff];
+	cr_assert_eq(affinity_forget_process(af, GONE_TGID), -ESRCH);
+
+	cr_assert_eq(affinity_set_process(af, 302, &one), 0);
+	affinity_close(af);
+	cr_assert_eq(fake.nr_resets, 3, "close resets every process still pinned, once");
+	cr_assert(fake.resets[1] + fake.resets[2] == 300 + 302 && fake.resets[1] != fake.resets[2]);
+	cr_assert_eq(fake.nr_aff, 0);
 }
