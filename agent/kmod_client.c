@@ -335,6 +335,44 @@ int kmod_untag_tgid(struct kmod_client *c, pid_t tgid)
 	return simple_request(c, TRIAGE_CMD_UNTAG, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid, NULL, NULL);
 }
 
+int kmod_set_affinity(struct kmod_client *c, pid_t tgid, const cpu_set_t *mask, uint32_t flags)
+{
+	struct nl_msg *msg;
+	int r;
+
+	msg = kmod_msg_new(c->family, TRIAGE_CMD_SET_AFFINITY, 0);
+	if (!msg)
+		return -ENOMEM;
+	r = kmod_msg_put_tgid(msg, tgid);
+	if (!r) {
+		r = kmod_msg_put_cpumask(msg, mask);
+		if (r == -NLE_INVAL) {
+			nlmsg_free(msg);
+			if (CPU_COUNT(mask))
+				snprintf(c->error, sizeof(c->error),
+					 "CPU mask names a CPU past the %d triage.ko can take",
+					 TRIAGE_MAX_CPUS);
+			else
+				snprintf(c->error, sizeof(c->error), "empty CPU mask");
+			return -EINVAL;
+		}
+	}
+	/* No FLAGS for 0: what the module assumes without it. */
+	if (!r && flags)
+		r = nla_put_u32(msg, TRIAGE_ATTR_FLAGS, flags);
+	if (r < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return transact(c, msg, NULL, NULL);
+}
+
+int kmod_reset_affinity(struct kmod_client *c, pid_t tgid)
+{
+	return simple_request(c, TRIAGE_CMD_RESET_AFFINITY, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid, NULL,
+			      NULL);
+}
+
 struct cpus_ctx {
 	struct triage_cpu_stats *out;
 	int nr_cpus;

@@ -45,6 +45,24 @@ int kmod_tag_tgid(struct kmod_client *c, pid_t tgid, const struct triage_tag *ta
 		  uint32_t wait_threshold_us);
 int kmod_untag_tgid(struct kmod_client *c, pid_t tgid);
 
+/*
+ * SET_AFFINITY: every thread of tgid on mask and, unless flags has
+ * TRIAGE_AFFINITY_F_ONCE, every thread it creates later. The module keeps
+ * each thread's mask from before and restores it on RESET_AFFINITY, or by
+ * itself when this client's socket closes (TRIAGE_FEAT_FAILSAFE): a policy
+ * belongs to the connection that last set it. -EINVAL without a request
+ * for an empty mask or a CPU the attribute cannot carry (TRIAGE_MAX_CPUS);
+ * the module's own refusals: -ESRCH (no such group), -EINVAL (no online
+ * CPU in mask, a kernel thread), -EOPNOTSUPP (sticky without
+ * TRIAGE_FEAT_AFFINITY), -EPERM (no CAP_NET_ADMIN).
+ */
+int kmod_set_affinity(struct kmod_client *c, pid_t tgid, const cpu_set_t *mask, uint32_t flags);
+
+/* RESET_AFFINITY: tgid's threads get back the masks SET_AFFINITY saved;
+ * -ENOENT when the module holds no policy for it (never set, already
+ * reset, or the group exited). */
+int kmod_reset_affinity(struct kmod_client *c, pid_t tgid);
+
 /* GET_CPU_STATS dump into out[cpu] for cpu < nr_cpus; CPUs the module did
  * not report are zeroed. */
 int kmod_read_cpus(struct kmod_client *c, struct triage_cpu_stats *out, int nr_cpus);

@@ -56,6 +56,26 @@ int kmod_msg_put_wl_id(struct nl_msg *msg, uint32_t wl_id)
 	return nla_put_u32(msg, TRIAGE_ATTR_WL_ID, wl_id);
 }
 
+int kmod_msg_put_cpumask(struct nl_msg *msg, const cpu_set_t *mask)
+{
+	uint8_t bytes[TRIAGE_CPUMASK_MAX] = { 0 };
+	int cpu, len = 0;
+
+	/* Bit by bit rather than memcpy: cpu_set_t is an array of longs, whose
+	 * byte order is the host's. */
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, mask))
+			continue;
+		if (cpu >= TRIAGE_MAX_CPUS)
+			return -NLE_INVAL;
+		bytes[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+		len = cpu / 8 + 1;
+	}
+	if (!len)
+		return -NLE_INVAL;
+	return nla_put(msg, TRIAGE_ATTR_CPUMASK, len, bytes);
+}
+
 int kmod_msg_put_tag(struct nl_msg *msg, pid_t tgid, const struct triage_tag *tag,
 		     uint32_t wait_threshold_us)
 {

@@ -8,6 +8,7 @@
 #ifndef TRIAGE_KMOD_MSG_H
 #define TRIAGE_KMOD_MSG_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -50,6 +51,14 @@ int kmod_msg_put_tag(struct nl_msg *msg, pid_t tgid, const struct triage_tag *ta
 		     uint32_t wait_threshold_us);
 int kmod_msg_put_tgid(struct nl_msg *msg, pid_t tgid);
 int kmod_msg_put_wl_id(struct nl_msg *msg, uint32_t wl_id);
+
+/*
+ * TRIAGE_ATTR_CPUMASK of mask: bit i of byte i/8 for CPU i, as few bytes as
+ * its highest CPU needs (the module refuses set bits past nr_cpu_ids, not
+ * bytes). -NLE_INVAL for an empty mask or a CPU at or past TRIAGE_MAX_CPUS,
+ * which the attribute cannot carry.
+ */
+int kmod_msg_put_cpumask(struct nl_msg *msg, const cpu_set_t *mask);
 
 /*
  * Reply parsers: 0, or -EPROTO (or -EINVAL) when a required attribute is

@@ -7,8 +7,8 @@
  * extended ACK). Checks: GET_VERSION and the ABI refusal, tags and their
  * errors with the module's own words, CPU and workload counters, dumps,
  * forget, a malformed entry that must not desynchronise the socket, a
- * module that stops answering, and events including an overrun. No root,
- * no module.
+ * module that stops answering, events including an overrun, and
+ * SET/RESET_AFFINITY, alone and under agent/affinity.c. No root, no module.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <netlink/handlers.h>
 #include <netlink/socket.h>
 
+#include "affinity.h"
 #include "kmod_client.h"
 
 #define FAMILY 0x21
@@ -48,6 +49,10 @@ static struct {
 	int nr_tags;
 	uint32_t forgotten[16];
 	int nr_forgotten;
+	struct { pid_t tgid; uint8_t mask[TRIAGE_CPUMASK_MAX]; int mask_len; uint32_t flags; } aff[16];
+	int nr_aff;
+	pid_t resets[16]; /* RESET_AFFINITY that found a policy, in order */
+	int nr_resets;
 	int requests;
 } fake;
 
@@ -174,6 +179,64 @@ static void answer_untag(const struct nlmsghdr *req, struct nlattr **tb)
 	push_one(&fake.to_req, ack(req, -ENOENT, NULL));
 }
 
+/* The module's checks of mask_from_attr(), against fake.nr_cpus possible
+ * CPUs, all online. */
+static void answer_set_affinity(const struct nlmsghdr *req, struct nlattr **tb)
+{
+	struct nlattr *mask = tb[TRIAGE_ATTR_CPUMASK];
+	pid_t tgid = (pid_t)nla_get_u32(tb[TRIAGE_ATTR_TGID]);
+	const uint8_t *bytes;
+	int len, any = 0, i;
+
+	cr_assert_not_null(mask, "SET_AFFINITY without TRIAGE_ATTR_CPUMASK");
+	bytes = nla_data(mask);
+	len = nla_len(mask);
+	cr_assert(len >= 1 && len <= TRIAGE_CPUMASK_MAX, "CPUMASK of %d bytes", len);
+	for (int cpu = 0; cpu < len * 8; cpu++) {
+		if (!(bytes[cpu / 8] & (1u << (cpu % 8))))
+			continue;
+		if (cpu >= (int)fake.nr_cpus) {
+			push_one(&fake.to_req,
+				 ack(req, -EINVAL, "TRIAGE_ATTR_CPUMASK: CPU beyond the possible ones"));
+			return;
+		}
+		any = 1;
+	}
+	if (!any) {
+		push_one(&fake.to_req, ack(req, -EINVAL, "TRIAGE_ATTR_CPUMASK: no online CPU"));
+		return;
+	}
+	if (tgid == BAD_TGID) {
+		push_one(&fake.to_req, ack(req, -ESRCH, "no such thread group"));
+		return;
+	}
+	for (i = 0; i < fake.nr_aff && fake.aff[i].tgid != tgid; i++)
+		;
+	if (i == fake.nr_aff)
+		fake.nr_aff++;
+	fake.aff[i].tgid = tgid;
+	memset(fake.aff[i].mask, 0, sizeof(fake.aff[i].mask));
+	memcpy(fake.aff[i].mask, bytes, (size_t)len);
+	fake.aff[i].mask_len = len;
+	fake.aff[i].flags = tb[TRIAGE_ATTR_FLAGS] ? nla_get_u32(tb[TRIAGE_ATTR_FLAGS]) : 0;
+	push_one(&fake.to_req, ack(req, 0, NULL));
+}
+
+static void answer_reset_affinity(const struct nlmsghdr *req, struct nlattr **tb)
+{
+	pid_t tgid = (pid_t)nla_get_u32(tb[TRIAGE_ATTR_TGID]);
+
+	for (int i = 0; i < fake.nr_aff; i++) {
+		if (fake.aff[i].tgid != tgid)
+			continue;
+		fake.aff[i] = fake.aff[--fake.nr_aff];
+		fake.resets[fake.nr_resets++] = tgid;
+		push_one(&fake.to_req, ack(req, 0, NULL));
+		return;
+	}
+	push_one(&fake.to_req, ack(req, -ENOENT, "no affinity policy for this thread group"));
+}
+
 static void answer_tags(const struct nlmsghdr *req)
 {
 	struct nl_msg *entries[16];
@@ -202,7 +265,8 @@ static int fake_send(struct nl_sock *sk, struct nl_msg *msg)
 	cr_assert_eq(req->nlmsg_type, FAMILY);
 	cr_assert(req->nlmsg_flags & NLM_F_REQUEST);
 	cr_assert_eq(genlmsg_parse(req, 0, tb, TRIAGE_ATTR_MAX, NULL), 0);
-	cr_assert_null(tb[TRIAGE_ATTR_FLAGS], "no op this client uses takes a flag");
+	cr_assert(!tb[TRIAGE_ATTR_FLAGS] || g->cmd == TRIAGE_CMD_SET_AFFINITY,
+		  "no op this client uses takes a flag but SET_AFFINITY");
 	fake.requests++;
 	if (fake.silent)
 		return (int)req->nlmsg_len;
@@ -221,6 +285,12 @@ static int fake_send(struct nl_sock *sk, struct nl_msg *msg)
 		break;
 	case TRIAGE_CMD_UNTAG:
 		answer_untag(req, tb);
+		break;
+	case TRIAGE_CMD_SET_AFFINITY:
+		answer_set_affinity(req, tb);
+		break;
+	case TRIAGE_CMD_RESET_AFFINITY:
+		answer_reset_affinity(req, tb);
 		break;
 	case TRIAGE_CMD_GET_CPU_STATS:
 		cr_assert(dump);
@@ -525,4 +595,111 @@ Test(kmod_client, events)
 	cr_assert_eq(kmod_read_events(c, record_event, got), -ENOBUFS);
 	cr_assert_eq(got[0].cmd, TRIAGE_CMD_TASK_EXIT);
 	kmod_client_close(c);
+}
+
+static cpu_set_t cpus(int a, int b)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(a, &set);
+	if (b >= 0)
+		CPU_SET(b, &set);
+	return set;
+}
+
+Test(kmod_client, affinity_requests)
+{
+	struct kmod_info info;
+	struct kmod_client *c;
+	cpu_set_t set;
+
+	fake.nr_cpus = 16;
+	c = open_fake(&info);
+	set = cpus(1, 9);
+	cr_assert_eq(kmod_set_affinity(c, 200, &set, 0), 0, "%s", kmod_client_error(c));
+	cr_assert_eq(fake.nr_aff, 1);
+	cr_assert_eq(fake.aff[0].tgid, 200);
+	cr_assert_eq(fake.aff[0].mask_len, 2, "as many bytes as CPU 9 needs");
+	cr_assert(fake.aff[0].mask[0] == 0x02 && fake.aff[0].mask[1] == 0x02,
+		  "bit i of byte i/8: %02x %02x", fake.aff[0].mask[0], fake.aff[0].mask[1]);
+	cr_assert_eq(fake.aff[0].flags, 0, "sticky: no FLAGS");
+
+	set = cpus(0, -1);
+	cr_assert_eq(kmod_set_affinity(c, 200, &set, TRIAGE_AFFINITY_F_ONCE), 0);
+	cr_assert(fake.nr_aff == 1 && fake.aff[0].mask_len == 1 && fake.aff[0].mask[0] == 0x01);
+	cr_assert_eq(fake.aff[0].flags, TRIAGE_AFFINITY_F_ONCE);
+
+	cr_assert_eq(kmod_reset_affinity(c, 200), 0);
+	cr_assert(fake.nr_resets == 1 && fake.resets[0] == 200 && fake.nr_aff == 0);
+	cr_assert_eq(kmod_reset_affinity(c, 200), -ENOENT);
+	cr_assert_str_eq(kmod_client_error(c), "no affinity policy for this thread group");
+	kmod_client_close(c);
+}
+
+Test(kmod_client, affinity_refusals_in_the_modules_words)
+{
+	struct kmod_info info;
+	struct kmod_client *c = open_fake(&info); /* 3 CPUs */
+	cpu_set_t set = cpus(0, -1);
+	int sent;
+
+	cr_assert_eq(kmod_set_affinity(c, BAD_TGID, &set, 0), -ESRCH);
+	cr_assert_str_eq(kmod_client_error(c), "no such thread group");
+	set = cpus(5, -1);
+	cr_assert_eq(kmod_set_affinity(c, 200, &set, 0), -EINVAL);
+	cr_assert_str_eq(kmod_client_error(c), "TRIAGE_ATTR_CPUMASK: CPU beyond the possible ones");
+
+	/* Masks the attribute cannot carry never leave the agent. */
+	sent = fake.requests;
+	CPU_ZERO(&set);
+	cr_assert_eq(kmod_set_affinity(c, 200, &set, 0), -EINVAL);
+	cr_assert_str_eq(kmod_client_error(c), "empty CPU mask");
+	set = cpus(0, TRIAGE_MAX_CPUS);
+	cr_assert_eq(kmod_set_affinity(c, 200, &set, 0), -EINVAL);
+	cr_assert(strstr(kmod_client_error(c), "past the"), "%s", kmod_client_error(c));
+	cr_assert_eq(fake.requests, sent, "no request for a mask refused here");
+
+	set = cpus(2, -1);
+	cr_assert_eq(kmod_set_affinity(c, 200, &set, 0), 0, "and the socket is still in step");
+	cr_assert_str_eq(kmod_client_error(c), "");
+	kmod_client_close(c);
+}
+
+/* A tgid kill() cannot find: above any pid_max (2^22). */
+#define GONE_TGID (1 << 23)
+
+Test(kmod_client, affinity_over_the_module)
+{
+	struct kmod_info info;
+	struct affinity *af = affinity_open_on(open_fake(&info), NULL);
+	cpu_set_t one = cpus(1, -1), two = cpus(0, 2);
+
+	cr_assert_str_eq(affinity_mode(af), "triage.ko sticky");
+	cr_assert_eq(affinity_set_process(af, 300, &one), 0);
+	cr_assert_eq(affinity_set_process(af, 301, &two), 0);
+	cr_assert_eq(affinity_set_process(af, 300, &two), 0, "a new mask for a pinned process");
+	cr_assert_eq(affinity_set_process(af, GONE_TGID, &one), 0);
+	cr_assert_eq(fake.nr_aff, 3);
+	cr_assert(fake.aff[0].tgid == 300 && fake.aff[0].mask[0] == 0x05 && fake.aff[0].flags == 0,
+		  "sticky, and the last mask counts");
+	cr_assert_eq(affinity_set_process(af, BAD_TGID, &one), -ESRCH);
+
+	cr_assert_eq(affinity_forget_process(af, 301), 0);
+	cr_assert(fake.nr_resets == 1 && fake.resets[0] == 301);
+	cr_assert_eq(affinity_forget_process(af, 301), -ENOENT, "forgotten already");
+	cr_assert_eq(affinity_forget_process(af, BAD_TGID), -ENOENT, "never pinned");
+	cr_assert_eq(fake.nr_resets, 1, "neither asked the module");
+
+	/* The group exited: the module dropped its policy by itself. */
+	for (int i = 0; i < fake.nr_aff; i++)
+		if (fake.aff[i].tgid == GONE_TGID)
+			fake.aff[i] = fake.aff[--fake.nr_aff];
+	cr_assert_eq(affinity_forget_process(af, GONE_TGID), -ESRCH);
+
+	cr_assert_eq(affinity_set_process(af, 302, &one), 0);
+	affinity_close(af);
+	cr_assert_eq(fake.nr_resets, 3, "close resets every process still pinned, once");
+	cr_assert(fake.resets[1] + fake.resets[2] == 300 + 302 && fake.resets[1] != fake.resets[2]);
+	cr_assert_eq(fake.nr_aff, 0);
 }

@@ -62,6 +62,38 @@ Test(kmod_msg, dump_request_is_a_dump)
 	nlmsg_free(msg);
 }
 
+Test(kmod_msg, cpumask_is_bit_i_of_byte_i_over_8)
+{
+	struct nlattr *tb[TRIAGE_ATTR_MAX + 1];
+	struct nl_msg *msg = kmod_msg_new(FAMILY, TRIAGE_CMD_SET_AFFINITY, 0);
+	const uint8_t *b;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	CPU_SET(3, &set);
+	CPU_SET(17, &set);
+	cr_assert_eq(kmod_msg_put_cpumask(msg, &set), 0);
+	cr_assert_eq(genlmsg_parse(nlmsg_hdr(msg), 0, tb, TRIAGE_ATTR_MAX, NULL), 0);
+	cr_assert_eq(nla_len(tb[TRIAGE_ATTR_CPUMASK]), 3, "no byte past CPU 17's");
+	b = nla_data(tb[TRIAGE_ATTR_CPUMASK]);
+	cr_assert(b[0] == 0x09 && b[1] == 0x00 && b[2] == 0x02, "%02x %02x %02x", b[0], b[1], b[2]);
+	nlmsg_free(msg);
+
+	msg = kmod_msg_new(FAMILY, TRIAGE_CMD_SET_AFFINITY, 0);
+	CPU_ZERO(&set);
+	CPU_SET(TRIAGE_MAX_CPUS - 1, &set);
+	cr_assert_eq(kmod_msg_put_cpumask(msg, &set), 0);
+	cr_assert_eq(genlmsg_parse(nlmsg_hdr(msg), 0, tb, TRIAGE_ATTR_MAX, NULL), 0);
+	cr_assert_eq(nla_len(tb[TRIAGE_ATTR_CPUMASK]), TRIAGE_CPUMASK_MAX);
+	cr_assert_eq(((const uint8_t *)nla_data(tb[TRIAGE_ATTR_CPUMASK]))[TRIAGE_CPUMASK_MAX - 1], 0x80);
+	CPU_SET(TRIAGE_MAX_CPUS, &set);
+	cr_assert_eq(kmod_msg_put_cpumask(msg, &set), -NLE_INVAL, "a CPU the attribute cannot carry");
+	CPU_ZERO(&set);
+	cr_assert_eq(kmod_msg_put_cpumask(msg, &set), -NLE_INVAL, "an empty mask");
+	nlmsg_free(msg);
+}
+
 Test(kmod_msg, version_reply)
 {
 	struct nl_msg *msg = reply(TRIAGE_CMD_GET_VERSION);

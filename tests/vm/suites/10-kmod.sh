@@ -4,8 +4,9 @@
 # engineer's test programs (build/vm/genl_test, build/vm/genl_fuzz) pass
 # against the loaded module, and unloading it under a client's open socket
 # (joined to "events") leaves the client with an error, not a hang or an
-# oops. The host checks modinfo before the boot (tests/vm/run) and the
-# console after it.
+# oops. The agent's affinity (build/vm/affinity_test) is tried with the
+# module, across its unloading, and without it. The host checks modinfo
+# before the boot (tests/vm/run) and the console after it.
 . tests/vm/guest/lib.sh
 
 CYCLES=5
@@ -61,26 +62,34 @@ fi
 
 # --- the module engineer's in-guest programs ------------------------------
 # They print "ok - kmod: ..." lines; the rig counts them as "vm: kmod: ...".
-run_program() { # NAME SECONDS
-	if [ ! -x "$BUILD/vm/$1" ]; then
-		skip "kmod: $1" "$BUILD/vm/$1 not built"
+run_program() { # NAME SECONDS [ARG...]
+	_prog=$1 _secs=$2
+	shift 2
+	if [ ! -x "$BUILD/vm/$_prog" ]; then
+		skip "kmod: $_prog" "$BUILD/vm/$_prog not built"
 		return
 	fi
-	timeout "$2" "$BUILD/vm/$1" >/tmp/$1.out 2>&1
+	timeout "$_secs" "$BUILD/vm/$_prog" "$@" >/tmp/$_prog.out 2>&1
 	rc=$?
-	T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' /tmp/$1.out)))
-	sed -E -e 's/^(ok|not ok|skip) - (vm: )?/\1 - vm: /' -e '/^((ok|not ok|skip) - |#)/!s/^/# /' /tmp/$1.out
-	if [ $rc -ne 0 ] && ! grep -q '^not ok - ' /tmp/$1.out; then
-		if [ $rc -eq 143 ]; then why="killed after $2 s"; else why="exited $rc"; fi
-		not_ok "kmod: $1" "$why without a failed test line"
-	elif ! grep -Eq '^(ok|not ok|skip) - ' /tmp/$1.out; then
-		not_ok "kmod: $1" "printed no test line"
+	T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' /tmp/$_prog.out)))
+	sed -E -e 's/^(ok|not ok|skip) - (vm: )?/\1 - vm: /' -e '/^((ok|not ok|skip) - |#)/!s/^/# /' /tmp/$_prog.out
+	if [ $rc -ne 0 ] && ! grep -q '^not ok - ' /tmp/$_prog.out; then
+		if [ $rc -eq 143 ]; then why="killed after $_secs s"; else why="exited $rc"; fi
+		not_ok "kmod: $_prog${*:+ $*}" "$why without a failed test line"
+	elif ! grep -Eq '^(ok|not ok|skip) - ' /tmp/$_prog.out; then
+		not_ok "kmod: $_prog${*:+ $*}" "printed no test line"
 	fi
-	rm -f /tmp/$1.out
+	rm -f /tmp/$_prog.out
 }
 run_program genl_test 120
 kmod_loaded || { not_ok "kmod: still loaded after genl_test" "gone"; insmod "$KO"; }
 run_program genl_fuzz 120
+kmod_loaded || { not_ok "kmod: still loaded after genl_fuzz" "gone"; insmod "$KO"; }
+run_program affinity_test 60
+# It unloads the module itself, under its open affinity.
+run_program affinity_test 60 --unload
+kmod_loaded && rmmod triage
+insmod "$KO" || { not_ok "kmod: insmod after affinity_test --unload" "failed"; exit 1; }
 
 # --- rmmod under an open socket --------------------------------------------
 if [ -x "$BUILD/vm/genl_hold" ]; then
@@ -115,4 +124,5 @@ fi
 
 rmmod triage 2>/dev/null
 check "kmod: unloaded at the end" sh -c '! [ -d /sys/module/triage ]'
+run_program affinity_test 60 --no-module
 [ $T_FAILED -eq 0 ]
