@@ -29,8 +29,11 @@ void exec_plan_single(const struct dnn_model *m, int threads, struct exec_plan *
 	p->nr_stages = 1;
 	p->stages[0].first = 0;
 	p->stages[0].last = m->nr_layers - 1;
-	p->stages[0].threads = threads < 1 ? 1 : threads > EXEC_MAX_THREADS ? EXEC_MAX_THREADS :
-									      threads;
+	if (threads < 1)
+		threads = 1;
+	if (threads > EXEC_MAX_THREADS)
+		threads = EXEC_MAX_THREADS;
+	p->stages[0].threads = threads;
 	CPU_ZERO(&p->stages[0].cpus);
 }
 
@@ -72,6 +75,20 @@ static int parse_cpulist(const char *text, size_t len, cpu_set_t *set)
 	return 0;
 }
 
+/* snprintf at out + *used, counting what did not fit too, as snprintf does. */
+static void append(char *out, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *out, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*used += vsnprintf(out + (*used < len ? *used : len), *used < len ? len - *used : 0, fmt,
+			   ap);
+	va_end(ap);
+}
+
 /* "0-3,6": the shortest list of ranges. Returns the characters it needed. */
 static size_t format_cpulist(const cpu_set_t *set, char *out, size_t len)
 {
@@ -87,11 +104,9 @@ static size_t format_cpulist(const cpu_set_t *set, char *out, size_t len)
 		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
 			last++;
 		if (last == cpu)
-			used += snprintf(out + (used < len ? used : len), used < len ? len - used : 0,
-					 "%s%d", used ? "," : "", cpu);
+			append(out, len, &used, "%s%d", used ? "," : "", cpu);
 		else
-			used += snprintf(out + (used < len ? used : len), used < len ? len - used : 0,
-					 "%s%d-%d", used ? "," : "", cpu, last);
+			append(out, len, &used, "%s%d-%d", used ? "," : "", cpu, last);
 		cpu = last;
 	}
 	return used;
@@ -241,18 +256,17 @@ int exec_plan_check(const struct dnn_model *m, const struct exec_plan *p, char *
 
 /* ---- parsing ------------------------------------------------------------------- */
 
-/* Layer index of text[0..len): a number, or a layer's name; -1 if neither. */
+/* Layer index of text[0..len): a number (which check_stage() then checks
+ * against the model, to say what is wrong), or a layer's name; -1 if
+ * neither. */
 static int resolve_layer(const struct dnn_model *m, const char *text, size_t len)
 {
 	bool digits = len > 0 && len < 10;
 
 	for (size_t k = 0; k < len && digits; k++)
 		digits = isdigit((unsigned char)text[k]);
-	if (digits) {
-		int i = atoi(text);
-
-		return i < m->nr_layers ? i : -1;
-	}
+	if (digits)
+		return atoi(text);
 	for (int i = 0; i < m->nr_layers; i++)
 		if (strlen(m->layers[i].name) == len && !strncmp(m->layers[i].name, text, len))
 			return i;
@@ -300,6 +314,33 @@ static int parse_range_threads(const struct dnn_model *m, const char *text, size
 	return parse_range(m, text, len, &st->first, &st->last);
 }
 
+/* Why text[0..len) is not "FIRST-LAST[xTHREADS]": an end that is no layer
+ * (names hold no '-', so the first '-' splits), or no '-' at all. */
+static int bad_range(const struct dnn_model *m, const char *text, size_t len, const char *label,
+		     char *err, size_t errlen)
+{
+	const char *dash = memchr(text, '-', len), *end = text + len, *x;
+
+	if (dash && dash > text && resolve_layer(m, text, dash - text) < 0)
+		return fail(err, errlen, label,
+			    "\"%.*s\" is neither a layer index nor a layer of %s",
+			    (int)(dash - text), text, m->name);
+	if (dash && dash + 1 < end) {
+		/* The last end, less a thread count that leaves a layer. */
+		x = memrchr(dash + 1, 'x', end - dash - 1);
+		if (x && resolve_layer(m, dash + 1, x - dash - 1) >= 0)
+			return fail(err, errlen, label, "\"%.*s\" is not a thread count",
+				    (int)(end - x - 1), x + 1);
+		return fail(err, errlen, label,
+			    "\"%.*s\" is neither a layer index nor a layer of %s",
+			    (int)(end - dash - 1), dash + 1, m->name);
+	}
+	return fail(err, errlen, label,
+		    "expected FIRST-LAST[xTHREADS][@CPULIST], FIRST and LAST layer indices (0-%d) "
+		    "or names",
+		    m->nr_layers - 1);
+}
+
 int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_plan *p, char *err,
 		    size_t errlen)
 {
@@ -315,8 +356,9 @@ int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_pla
 	}
 	memset(p, 0, sizeof(*p));
 	if (!*spec)
-		return fail(err, errlen, "plan", "empty (expected \"auto\" or "
-						 "FIRST-LAST[xTHREADS][@CPULIST] joined by '/')");
+		return fail(err, errlen, "plan",
+			    "empty (expected \"auto\" or "
+			    "FIRST-LAST[xTHREADS][@CPULIST] joined by '/')");
 	for (;;) {
 		const char *end = strchr(stage, '/'), *at;
 		size_t len = end ? (size_t)(end - stage) : strlen(stage);
@@ -330,14 +372,11 @@ int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_pla
 			 len > 100 ? 100 : (int)len, stage);
 		at = memchr(stage, '@', len);
 		if (parse_range_threads(m, stage, at ? (size_t)(at - stage) : len, st))
-			return fail(err, errlen, labels[s],
-				    "expected FIRST-LAST[xTHREADS][@CPULIST], FIRST and LAST layer "
-				    "indices (0-%d) or names",
-				    m->nr_layers - 1);
+			return bad_range(m, stage, at ? (size_t)(at - stage) : len, labels[s], err,
+					 errlen);
 		if (at && parse_cpulist(at + 1, len - (at + 1 - stage), &st->cpus))
-			return fail(err, errlen, labels[s],
-				    "\"%.*s\" is not a CPU list like 0-3,6", (int)(len - (at + 1 - stage)),
-				    at + 1);
+			return fail(err, errlen, labels[s], "\"%.*s\" is not a CPU list like 0-3,6",
+				    (int)(len - (at + 1 - stage)), at + 1);
 		s++;
 		if (!end)
 			break;
@@ -359,13 +398,12 @@ int exec_plan_format(const struct exec_plan *p, char *out, size_t len)
 		const struct exec_stage_spec *st = &p->stages[s];
 		char cpus[1024];
 
-		used += snprintf(out + (used < len ? used : len), used < len ? len - used : 0,
-				 "%s%d-%dx%d", s ? "/" : "", st->first, st->last, st->threads);
+		append(out, len, &used, "%s%d-%dx%d", s ? "/" : "", st->first, st->last,
+		       st->threads);
 		if (!CPU_COUNT(&st->cpus))
 			continue;
 		format_cpulist(&st->cpus, cpus, sizeof(cpus));
-		used += snprintf(out + (used < len ? used : len), used < len ? len - used : 0,
-				 "@%s", cpus);
+		append(out, len, &used, "@%s", cpus);
 	}
 	return used < len ? (int)used : -1;
 }
