@@ -36,13 +36,13 @@
  * XNNPACK operators hold no thread or pool, only their packed weights and
  * the pointers of their last setup. */
 struct exec_op {
-	bool reference;		 /* run with ref_layer(): see exec_ops.c */
-	bool avgpool_as_dwconv;	 /* a count_pad average pool with padding */
-	xnn_operator_t main;	 /* the layer's own operation; NULL for concat and act */
+	bool reference;		/* run with ref_layer(): see exec_ops.c */
+	bool avgpool_as_dwconv; /* a count_pad average pool with padding */
+	xnn_operator_t main;	/* the layer's own operation; NULL for concat and act */
 	xnn_operator_t copies[DNN_MAX_INPUTS]; /* concat: one strided copy per input */
-	xnn_operator_t act;	 /* an activation XNNPACK cannot fuse */
-	xnn_operator_t act_mul;	 /* swish: x * sigmoid(x) */
-	size_t scratch_floats;	 /* each of the two scratch buffers it needs */
+	xnn_operator_t act;		       /* an activation XNNPACK cannot fuse */
+	xnn_operator_t act_mul;		       /* swish: x * sigmoid(x) */
+	size_t scratch_floats;		       /* each of the two scratch buffers it needs */
 };
 
 /* xnn_initialize() once per process. 0, or -1 with err. */
@@ -111,9 +111,9 @@ struct exec_stage {
 struct dnn_exec {
 	struct dnn_model *m; /* a copy: the caller's may go */
 	struct exec_op *ops;
-	int last_use[DNN_MAX_LAYERS];	      /* the last layer reading each output */
-	long output_offset[DNN_MAX_LAYERS];   /* floats into job.output, -1: not an output */
-	size_t arena_offset[DNN_MAX_LAYERS];  /* floats into its stage's arena */
+	int last_use[DNN_MAX_LAYERS];	     /* the last layer reading each output */
+	long output_offset[DNN_MAX_LAYERS];  /* floats into job.output, -1: not an output */
+	size_t arena_offset[DNN_MAX_LAYERS]; /* floats into its stage's arena */
 	size_t in_floats, out_floats;
 
 	pthread_mutex_t lock;
@@ -123,9 +123,9 @@ struct dnn_exec {
 	uint64_t generation;
 	int nr_stages;
 	struct exec_stage stages[EXEC_MAX_STAGES];
-	struct exec_queue queues[EXEC_MAX_STAGES]; /* queues[s] feeds stage s */
+	struct exec_queue queues[EXEC_MAX_STAGES];    /* queues[s] feeds stage s */
 	struct exec_slots slots[EXEC_MAX_STAGES - 1]; /* slots[s]: the cut after stage s */
-	struct exec_job *first, *last; /* submitted, not collected */
+	struct exec_job *first, *last;		      /* submitted, not collected */
 	struct exec_job *free_jobs;
 	int nr_in_flight;
 	uint64_t nr_submitted, nr_finished; /* since the executor was made */

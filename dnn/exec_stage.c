@@ -137,7 +137,8 @@ static size_t plan_arena(struct dnn_exec *e, struct exec_stage *st)
 	}
 	for (int t = first; t <= st->spec.last; t++)
 		if (in_arena(e, st, t))
-			items[nr++] = (struct arena_item){ t, padded_floats(layer_floats(e->m, t)) };
+			items[nr++] =
+				(struct arena_item){ t, padded_floats(layer_floats(e->m, t)) };
 	qsort(items, nr, sizeof(*items), by_size_down);
 	for (int k = 0; k < nr; k++) {
 		int t = items[k].t, nr_busy = 0;
@@ -241,7 +242,8 @@ static int list_tasks(pid_t *tids, int max)
 /* Pins the calling stage thread, creates its pool, records the tids. */
 static int stage_setup(struct exec_stage *st, char *err, size_t errlen)
 {
-	pid_t *before = malloc(sizeof(pid_t) * TASKS_MAX), *after = malloc(sizeof(pid_t) * TASKS_MAX);
+	pid_t *before = malloc(sizeof(pid_t) * TASKS_MAX),
+	      *after = malloc(sizeof(pid_t) * TASKS_MAX);
 	int nr_before, nr_after, ret = -1;
 
 	st->tids[0] = gettid();
@@ -313,8 +315,8 @@ static int run_job(struct exec_stage *st, struct exec_job *job, char *err, size_
 		}
 		for (int k = 0; k < l->nr_inputs; k++)
 			ins[k] = tensor(st, job, l->inputs[k]);
-		if (exec_op_run(e->m, i, &e->ops[i], ins, tensor(st, job, i), st->scratch,
-				st->pool, err, errlen))
+		if (exec_op_run(e->m, i, &e->ops[i], ins, tensor(st, job, i), st->scratch, st->pool,
+				err, errlen))
 			return -1;
 		__atomic_fetch_add(&e->layer_ns[i], exec_now_ns() - begin, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&e->layer_runs[i], 1, __ATOMIC_RELAXED);

@@ -53,10 +53,11 @@ int tiny_add(struct dnn_model *m, const struct dnn_layer *proto)
 		l->shape[2] = window(in[2], l->kernel[1], l->stride[1], l->dilation[1], l->pad[1],
 				     l->pad[3]);
 		l->shape[3] = proto->shape[3];
-		l->params = (double)l->kernel[0] * l->kernel[1] * (in[3] / l->groups) * l->shape[3] +
-			    (l->bias ? l->shape[3] : 0);
-		l->flops = 2 * elements(l->shape) * l->kernel[0] * l->kernel[1] *
-			   (in[3] / l->groups);
+		l->params =
+			(double)l->kernel[0] * l->kernel[1] * (in[3] / l->groups) * l->shape[3] +
+			(l->bias ? l->shape[3] : 0);
+		l->flops =
+			2 * elements(l->shape) * l->kernel[0] * l->kernel[1] * (in[3] / l->groups);
 		break;
 	case DNN_FC:
 		l->shape[1] = l->shape[2] = 1;
@@ -99,10 +100,16 @@ int tiny_add(struct dnn_model *m, const struct dnn_layer *proto)
 int tiny_conv(struct dnn_model *m, int in, int out_c, int k, int stride, const int pad[4],
 	      int groups, enum dnn_act act)
 {
-	struct dnn_layer l = { .type = DNN_CONV, .nr_inputs = 1, .inputs = { in },
-			       .kernel = { k, k }, .stride = { stride, stride },
-			       .dilation = { 1, 1 }, .groups = groups, .bias = true,
-			       .act = act, .alpha = act == DNN_ACT_LEAKY ? 0.1 : 0 };
+	struct dnn_layer l = { .type = DNN_CONV,
+			       .nr_inputs = 1,
+			       .inputs = { in },
+			       .kernel = { k, k },
+			       .stride = { stride, stride },
+			       .dilation = { 1, 1 },
+			       .groups = groups,
+			       .bias = true,
+			       .act = act,
+			       .alpha = act == DNN_ACT_LEAKY ? 0.1 : 0 };
 
 	memcpy(l.pad, pad, sizeof(l.pad));
 	l.shape[3] = out_c;
@@ -112,8 +119,11 @@ int tiny_conv(struct dnn_model *m, int in, int out_c, int k, int stride, const i
 int tiny_pool(struct dnn_model *m, enum dnn_layer_type type, int in, int k, int stride,
 	      const int pad[4], bool count_pad)
 {
-	struct dnn_layer l = { .type = type, .nr_inputs = 1, .inputs = { in },
-			       .kernel = { k, k }, .stride = { stride, stride },
+	struct dnn_layer l = { .type = type,
+			       .nr_inputs = 1,
+			       .inputs = { in },
+			       .kernel = { k, k },
+			       .stride = { stride, stride },
 			       .count_pad = count_pad };
 
 	memcpy(l.pad, pad, sizeof(l.pad));

@@ -18,7 +18,7 @@
 #include "dnn/exec.h"
 #include "exec_tiny.h"
 
-#define TOL 1e-4
+#define TOL  1e-4
 #define SEED 20240601
 
 static const int no_pad[4] = { 0, 0, 0, 0 };
@@ -83,9 +83,15 @@ Test(exec_ops, conv_3x3_stride2_asymmetric_pad)
 Test(exec_ops, conv_dilated_no_bias)
 {
 	struct dnn_model *m = tiny_model(10, 9, 4);
-	struct dnn_layer l = { .type = DNN_CONV, .nr_inputs = 1, .inputs = { DNN_INPUT },
-			       .kernel = { 3, 2 }, .stride = { 1, 2 }, .dilation = { 2, 1 },
-			       .pad = { 2, 1, 2, 0 }, .groups = 1, .bias = false };
+	struct dnn_layer l = { .type = DNN_CONV,
+			       .nr_inputs = 1,
+			       .inputs = { DNN_INPUT },
+			       .kernel = { 3, 2 },
+			       .stride = { 1, 2 },
+			       .dilation = { 2, 1 },
+			       .pad = { 2, 1, 2, 0 },
+			       .groups = 1,
+			       .bias = false };
 
 	l.shape[3] = 6;
 	tiny_add(m, &l);
@@ -141,8 +147,11 @@ Test(exec_ops, every_fused_activation)
 Test(exec_ops, fc)
 {
 	struct dnn_model *m = tiny_model(3, 3, 4);
-	struct dnn_layer l = { .type = DNN_FC, .nr_inputs = 1, .inputs = { DNN_INPUT },
-			       .bias = true, .act = DNN_ACT_RELU };
+	struct dnn_layer l = { .type = DNN_FC,
+			       .nr_inputs = 1,
+			       .inputs = { DNN_INPUT },
+			       .bias = true,
+			       .act = DNN_ACT_RELU };
 
 	l.shape[3] = 10;
 	tiny_add(m, &l);
@@ -175,8 +184,7 @@ Test(exec_ops, avgpool_count_pad_and_not)
 		tiny_pool(m, DNN_AVGPOOL, DNN_INPUT, 3, 1, pad1, count_pad);
 		expect_reference(m, 1, 2);
 		m = tiny_model(7, 7, 4);
-		tiny_pool(m, DNN_AVGPOOL, DNN_INPUT, 3, 2, (const int[4]){ 0, 0, 1, 1 },
-			  count_pad);
+		tiny_pool(m, DNN_AVGPOOL, DNN_INPUT, 3, 2, (const int[4]){ 0, 0, 1, 1 }, count_pad);
 		expect_reference(m, 1, 2);
 		m = tiny_model(8, 8, 4);
 		tiny_pool(m, DNN_AVGPOOL, DNN_INPUT, 2, 2, no_pad, count_pad);
@@ -197,8 +205,9 @@ Test(exec_ops, add)
 {
 	struct dnn_model *m = tiny_model(5, 5, 6);
 	int conv = tiny_conv(m, DNN_INPUT, 6, 3, 1, pad1, 1, DNN_ACT_NONE);
-	struct dnn_layer l = { .type = DNN_ADD, .nr_inputs = 2, .inputs = { conv, DNN_INPUT },
-			       .act = DNN_ACT_RELU };
+	struct dnn_layer l = {
+		.type = DNN_ADD, .nr_inputs = 2, .inputs = { conv, DNN_INPUT }, .act = DNN_ACT_RELU
+	};
 
 	tiny_add(m, &l);
 	expect_reference(m, -1, 1);
@@ -240,8 +249,9 @@ Test(exec_ops, concat_of_three)
 Test(exec_ops, slice)
 {
 	struct dnn_model *m = tiny_model(4, 5, 8);
-	struct dnn_layer l = { .type = DNN_SLICE, .nr_inputs = 1, .inputs = { DNN_INPUT },
-			       .channels = { 2, 6 } };
+	struct dnn_layer l = {
+		.type = DNN_SLICE, .nr_inputs = 1, .inputs = { DNN_INPUT }, .channels = { 2, 6 }
+	};
 
 	tiny_add(m, &l);
 	expect_reference(m, -1, 1);
@@ -255,8 +265,10 @@ Test(exec_ops, upsample)
 {
 	for (int scale = 2; scale <= 3; scale++) {
 		struct dnn_model *m = tiny_model(4, 3, 5);
-		struct dnn_layer l = { .type = DNN_UPSAMPLE, .nr_inputs = 1,
-				       .inputs = { DNN_INPUT }, .scale = scale };
+		struct dnn_layer l = { .type = DNN_UPSAMPLE,
+				       .nr_inputs = 1,
+				       .inputs = { DNN_INPUT },
+				       .scale = scale };
 
 		tiny_add(m, &l);
 		expect_reference(m, -1, 1);
@@ -270,8 +282,11 @@ Test(exec_ops, act_layer)
 
 	for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
 		struct dnn_model *m = tiny_model(5, 4, 6);
-		struct dnn_layer l = { .type = DNN_ACT, .nr_inputs = 1, .inputs = { DNN_INPUT },
-				       .act = acts[k], .alpha = 0.25 };
+		struct dnn_layer l = { .type = DNN_ACT,
+				       .nr_inputs = 1,
+				       .inputs = { DNN_INPUT },
+				       .act = acts[k],
+				       .alpha = 0.25 };
 
 		tiny_add(m, &l);
 		expect_reference(m, -8, 8);
