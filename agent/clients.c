@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "agent.h"
 #include "clients.h"
 #include "dnn/client_shm.h"
@@ -83,6 +84,7 @@ int agent_clients_open(struct agent *a)
 		cl->dir[0] = '\0';
 		return -1;
 	}
+	cl->affinity = affinity_open();
 	return 0;
 }
 
@@ -96,6 +98,8 @@ static void forget(struct agent *a, int k, bool remove_file)
 		snprintf(path, sizeof(path), "%s/%d", cl->dir, (int)c->pid);
 		unlink(path);
 	}
+	if (cl->affinity && c->nr_assigned)
+		affinity_forget_process(cl->affinity, c->pid);
 	client_shm_unmap(c->shm);
 	free(c);
 	cl->c[k] = cl->c[--cl->nr];
@@ -105,6 +109,9 @@ void agent_clients_close(struct agent *a)
 {
 	while (a->clients.nr)
 		forget(a, a->clients.nr - 1, false);
+	if (a->clients.affinity)
+		affinity_close(a->clients.affinity);
+	a->clients.affinity = NULL;
 }
 
 static bool refused_before(const struct agent_clients *cl, pid_t pid)
@@ -554,6 +561,8 @@ static void enforce_pass(struct agent *a, void *arg)
 				log_debug("client %s: assignment %llu, %d stage%s", c->name,
 					  (unsigned long long)c->generation, nr, nr == 1 ? "" : "s");
 				limit_workload(a, c, &all, expected);
+				if (cl->affinity && CPU_COUNT(&all))
+					affinity_set_process(cl->affinity, c->pid, &all);
 			}
 		}
 		pin_threads(c);
