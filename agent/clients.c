@@ -485,8 +485,10 @@ static void limit_workload(struct agent *a, struct agent_client *c, const cpu_se
 			log_debug("client %s: cpuset %s", c->name, list);
 		snprintf(c->cpus, sizeof(c->cpus), "%s", list);
 	}
-	/* The top rank is never capped: it is what the others yield to. */
-	if (lv->rank == 1 || !(expected_cores > 0) || !a->quota_ok)
+	/* The top rank is never capped: it is what the others yield to. An
+	 * idle level yields to everyone already; a cap there would only
+	 * waste the CPU time nobody else wants. */
+	if (lv->rank == 1 || lv->idle || !(expected_cores > 0) || !a->quota_ok)
 		return;
 	quota = expected_cores * AGENT_CLIENT_QUOTA_HEADROOM;
 	if (quota < lv->floor_cores)

@@ -8,7 +8,8 @@
  * latency target, so the planner plans it. Each plan is then enforced on
  * it: the stages, threads and CPU set of each stage go into its shared
  * memory, its workload cgroup gets the union of those CPUs (cpuset) and,
- * below the top rank, a quota of what the plan expects it to use; the
+ * below the top rank and outside idle levels, a quota of what the plan
+ * expects it to use; the
  * whole process is held to that union (triage.ko's sticky affinity when
  * the module is loaded, so threads born later stay in and a dead agent's
  * masks are undone; sched_setaffinity otherwise, agent/affinity.c), and
