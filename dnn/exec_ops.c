@@ -41,6 +41,7 @@
 
 #include "dnn/exec_impl.h"
 #include "dnn/ref_ops.h"
+
 /*
  * Every operator is created with XNN_FLAG_YIELD_WORKERS: after each run the
  * pool's workers sleep on a futex instead of spinning for the next command.
