@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Clients: DNN processes under libtriage, taken on from their shared
  * memory files and given the planner's stages (agent/clients.h).

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * libtriage's client API (include/triage/client.h): a DNN process's side of
  * its file under <run>/clients/.

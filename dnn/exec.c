@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The executor's public calls (dnn/exec.h): jobs, the first queue, results
  * in order, plan changes and per-layer times. The stages themselves are in

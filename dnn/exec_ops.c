@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * One zoo layer as XNNPACK operators (the operator API of Debian 12's
  * XNNPACK, 0.0~git20220216), NHWC float32, batch 1.

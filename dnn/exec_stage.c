@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * A stage of the executor: a thread that pins itself to the stage's CPUs,
  * then creates its pthreadpool, so that the pool's workers inherit the CPU

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * triage-run: runs one zoo DNN on the CPU executor (dnn/exec.h) as a
  * libtriage client, so the agent can map its stages; or, with --profile,
