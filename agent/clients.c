@@ -400,34 +400,6 @@ static void set_to_words(const cpu_set_t *set, uint64_t *words)
 			words[cpu / 64] |= 1ull << (cpu % 64);
 }
 
-static void words_to_set(const uint64_t *words, cpu_set_t *set)
-{
-	CPU_ZERO(set);
-	for (int cpu = 0; cpu < TRIAGE_CLIENT_CPU_WORDS * 64 && cpu < CPU_SETSIZE; cpu++)
-		if (words[cpu / 64] & (1ull << (cpu % 64)))
-			CPU_SET(cpu, set);
-}
-
-/* "0-3,6" from a set. */
-static void set_to_list(const cpu_set_t *set, char *out, size_t len)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (int cpu = 0; cpu < CPU_SETSIZE && n < len; cpu++) {
-		int last = cpu;
-
-		if (!CPU_ISSET(cpu, set))
-			continue;
-		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-			last++;
-		n += (size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", cpu);
-		if (last > cpu && n < len)
-			n += (size_t)snprintf(out + n, len - n, "-%d", last);
-		cpu = last;
-	}
-}
-
 /* The plan's stages of DNN i as a client assignment; returns how many,
  * and in *expected_cores what the plan expects them to use (0: unknown). */
 static int stages_of(const struct agent *a, int i, struct triage_client_assign_stage *out,
@@ -474,7 +446,7 @@ static void limit_workload(struct agent *a, struct agent_client *c, const cpu_se
 
 	if (workloads_rel(&a->cfg, c->level, c->name, rel, sizeof(rel)))
 		return;
-	set_to_list(all, list, sizeof(list));
+	platform_cpu_list(all, list, sizeof(list));
 	/* A level pinned to its own CPUs keeps them; the stages then pin
 	 * threads only. */
 	if (!lv->cpus[0] && list[0] && strcmp(list, c->cpus)) {
@@ -514,7 +486,7 @@ static void pin_threads(struct agent_client *c)
 	for (uint32_t k = 0; k < s->nr_stages && k < (uint32_t)c->nr_assigned; k++) {
 		cpu_set_t set;
 
-		words_to_set(c->assigned[k].cpus, &set);
+		triage_client_stage_cpus(&c->assigned[k], &set);
 		for (uint32_t t = 0; t < s->stages[k].nr_tids && t < TRIAGE_CLIENT_MAX_TIDS; t++) {
 			char task[64];
 			pid_t tid = s->stages[k].tids[t];
@@ -624,8 +596,8 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 		char list[128];
 		cpu_set_t set;
 
-		words_to_set(c->assigned[s].cpus, &set);
-		set_to_list(&set, list, sizeof(list));
+		triage_client_stage_cpus(&c->assigned[s], &set);
+		platform_cpu_list(&set, list, sizeof(list));
 		json_object_object_add(js, "first", json_object_new_int((int)c->assigned[s].first));
 		json_object_object_add(js, "last", json_object_new_int((int)c->assigned[s].last));
 		json_object_object_add(js, "threads", json_object_new_int((int)c->assigned[s].threads));
