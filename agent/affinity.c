@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Process affinity, through triage.ko when it can, because only the kernel
  * can make a pin both complete and safe: sched_setaffinity() reaches the

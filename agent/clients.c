@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Clients: DNN processes under libtriage, taken on from their shared
  * memory files and given the planner's stages (agent/clients.h).
@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "agent.h"
 #include "clients.h"
 #include "dnn/client_shm.h"
@@ -83,6 +84,7 @@ int agent_clients_open(struct agent *a)
 		cl->dir[0] = '\0';
 		return -1;
 	}
+	cl->affinity = affinity_open();
 	return 0;
 }
 
@@ -96,6 +98,8 @@ static void forget(struct agent *a, int k, bool remove_file)
 		snprintf(path, sizeof(path), "%s/%d", cl->dir, (int)c->pid);
 		unlink(path);
 	}
+	if (cl->affinity && c->nr_assigned)
+		affinity_forget_process(cl->affinity, c->pid);
 	client_shm_unmap(c->shm);
 	free(c);
 	cl->c[k] = cl->c[--cl->nr];
@@ -105,6 +109,9 @@ void agent_clients_close(struct agent *a)
 {
 	while (a->clients.nr)
 		forget(a, a->clients.nr - 1, false);
+	if (a->clients.affinity)
+		affinity_close(a->clients.affinity);
+	a->clients.affinity = NULL;
 }
 
 static bool refused_before(const struct agent_clients *cl, pid_t pid)
@@ -393,34 +400,6 @@ static void set_to_words(const cpu_set_t *set, uint64_t *words)
 			words[cpu / 64] |= 1ull << (cpu % 64);
 }
 
-static void words_to_set(const uint64_t *words, cpu_set_t *set)
-{
-	CPU_ZERO(set);
-	for (int cpu = 0; cpu < TRIAGE_CLIENT_CPU_WORDS * 64 && cpu < CPU_SETSIZE; cpu++)
-		if (words[cpu / 64] & (1ull << (cpu % 64)))
-			CPU_SET(cpu, set);
-}
-
-/* "0-3,6" from a set. */
-static void set_to_list(const cpu_set_t *set, char *out, size_t len)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (int cpu = 0; cpu < CPU_SETSIZE && n < len; cpu++) {
-		int last = cpu;
-
-		if (!CPU_ISSET(cpu, set))
-			continue;
-		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-			last++;
-		n += (size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", cpu);
-		if (last > cpu && n < len)
-			n += (size_t)snprintf(out + n, len - n, "-%d", last);
-		cpu = last;
-	}
-}
-
 /* The plan's stages of DNN i as a client assignment; returns how many,
  * and in *expected_cores what the plan expects them to use (0: unknown). */
 static int stages_of(const struct agent *a, int i, struct triage_client_assign_stage *out,
@@ -467,7 +446,7 @@ static void limit_workload(struct agent *a, struct agent_client *c, const cpu_se
 
 	if (workloads_rel(&a->cfg, c->level, c->name, rel, sizeof(rel)))
 		return;
-	set_to_list(all, list, sizeof(list));
+	platform_cpu_list(all, list, sizeof(list));
 	/* A level pinned to its own CPUs keeps them; the stages then pin
 	 * threads only. */
 	if (!lv->cpus[0] && list[0] && strcmp(list, c->cpus)) {
@@ -478,8 +457,10 @@ static void limit_workload(struct agent *a, struct agent_client *c, const cpu_se
 			log_debug("client %s: cpuset %s", c->name, list);
 		snprintf(c->cpus, sizeof(c->cpus), "%s", list);
 	}
-	/* The top rank is never capped: it is what the others yield to. */
-	if (lv->rank == 1 || !(expected_cores > 0) || !a->quota_ok)
+	/* The top rank is never capped: it is what the others yield to. An
+	 * idle level yields to everyone already; a cap there would only
+	 * waste the CPU time nobody else wants. */
+	if (lv->rank == 1 || lv->idle || !(expected_cores > 0) || !a->quota_ok)
 		return;
 	quota = expected_cores * AGENT_CLIENT_QUOTA_HEADROOM;
 	if (quota < lv->floor_cores)
@@ -505,7 +486,7 @@ static void pin_threads(struct agent_client *c)
 	for (uint32_t k = 0; k < s->nr_stages && k < (uint32_t)c->nr_assigned; k++) {
 		cpu_set_t set;
 
-		words_to_set(c->assigned[k].cpus, &set);
+		triage_client_stage_cpus(&c->assigned[k], &set);
 		for (uint32_t t = 0; t < s->stages[k].nr_tids && t < TRIAGE_CLIENT_MAX_TIDS; t++) {
 			char task[64];
 			pid_t tid = s->stages[k].tids[t];
@@ -554,6 +535,8 @@ static void enforce_pass(struct agent *a, void *arg)
 				log_debug("client %s: assignment %llu, %d stage%s", c->name,
 					  (unsigned long long)c->generation, nr, nr == 1 ? "" : "s");
 				limit_workload(a, c, &all, expected);
+				if (cl->affinity && CPU_COUNT(&all))
+					affinity_set_process(cl->affinity, c->pid, &all);
 			}
 		}
 		pin_threads(c);
@@ -613,8 +596,8 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 		char list[128];
 		cpu_set_t set;
 
-		words_to_set(c->assigned[s].cpus, &set);
-		set_to_list(&set, list, sizeof(list));
+		triage_client_stage_cpus(&c->assigned[s], &set);
+		platform_cpu_list(&set, list, sizeof(list));
 		json_object_object_add(js, "first", json_object_new_int((int)c->assigned[s].first));
 		json_object_object_add(js, "last", json_object_new_int((int)c->assigned[s].last));
 		json_object_object_add(js, "threads", json_object_new_int((int)c->assigned[s].threads));

@@ -8,9 +8,13 @@
  * latency target, so the planner plans it. Each plan is then enforced on
  * it: the stages, threads and CPU set of each stage go into its shared
  * memory, its workload cgroup gets the union of those CPUs (cpuset) and,
- * below the top rank, a quota of what the plan expects it to use; each
- * stage's threads are pinned with sched_setaffinity once the client says
- * it runs the assignment. Its measured throughput goes back to the planner
+ * below the top rank and outside idle levels, a quota of what the plan
+ * expects it to use; the
+ * whole process is held to that union (triage.ko's sticky affinity when
+ * the module is loaded, so threads born later stay in and a dead agent's
+ * masks are undone; sched_setaffinity otherwise, agent/affinity.c), and
+ * once the client says it runs the assignment each stage's threads are
+ * narrowed to their stage's CPUs with sched_setaffinity. Its measured throughput goes back to the planner
  * as an estimator correction.
  *
  * A client that exits is forgotten and its file removed; one killed in the
@@ -58,8 +62,11 @@ struct agent_client {
 	bool told_bad; /* its section failed the checks; said once */
 };
 
+struct affinity;
+
 struct agent_clients {
 	char dir[PATH_MAX]; /* "" when clients are off */
+	struct affinity *affinity; /* pins whole clients: triage.ko sticky, or per thread */
 	int nr;
 	struct agent_client *c[AGENT_MAX_CLIENTS];
 	/* pids refused, so each is told once */

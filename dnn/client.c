@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * libtriage's client API (include/triage/client.h): a DNN process's side of
  * its file under <run>/clients/.
@@ -551,6 +551,14 @@ void triage_client_assignment(struct triage_client *c, struct triage_client_assi
 		say_once(c, SAID_NO_ANSWER,
 			 "triage: no agent answered within %llu s (%s): running unmanaged\n",
 			 CLIENT_SHM_AGENT_GRACE_NS / 1000000000ull, c->path);
+}
+
+void triage_client_stage_cpus(const struct triage_client_assign_stage *stage, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	for (int cpu = 0; cpu < TRIAGE_CLIENT_CPU_WORDS * 64 && cpu < CPU_SETSIZE; cpu++)
+		if (stage->cpus[cpu / 64] & (1ull << (cpu % 64)))
+			CPU_SET(cpu, set);
 }
 
 void triage_client_applied(struct triage_client *c, uint64_t gen)

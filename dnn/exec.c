@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The executor's public calls (dnn/exec.h): jobs, the first queue, results
  * in order, plan changes and per-layer times. The stages themselves are in
@@ -309,7 +309,7 @@ int exec_stage_tids(const struct dnn_exec *e, int s, pid_t *tids, int max)
 	int n = 0;
 
 	pthread_mutex_lock(&me->lock);
-	if (s >= 0 && s < me->nr_stages)
+	if (s >= 0 && s < me->nr_stages && me->stages[s].state == EXEC_STAGE_RUNNING)
 		for (; n < me->stages[s].nr_tids && n < max; n++)
 			tids[n] = me->stages[s].tids[n];
 	pthread_mutex_unlock(&me->lock);

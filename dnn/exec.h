@@ -63,7 +63,8 @@ void exec_plan_single(const struct dnn_model *m, int threads, struct exec_plan *
 int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_plan *p, char *err,
 		    size_t errlen);
 
-/* "0-20x2@0-1/21-67x1@1": the inverse of exec_plan_parse(). */
+/* "0-20x2@0-1/21-67x1@1": the inverse of exec_plan_parse(). Returns the
+ * characters written, or -1 when len is too short (out then holds what fit). */
 int exec_plan_format(const struct exec_plan *p, char *out, size_t len);
 
 /* Stages contiguous from layer 0 to the last, each ending on a cut point
@@ -105,14 +106,16 @@ int exec_collect(struct dnn_exec *e, float *output, struct exec_result *r);
 
 /* Changes the plan between two inferences: the ones in flight finish under
  * the old plan and wait to be collected; the next submitted runs under the
- * new one. 0, or -1 with err (a bad plan changes nothing). */
+ * new one. 0, or -1 with err (a bad plan changes nothing; a stage of a good
+ * one that cannot start, its CPUs refused, fails the executor). */
 int exec_set_plan(struct dnn_exec *e, const struct exec_plan *plan, char *err, size_t errlen);
 
 /* The plan now in force and its generation (1 for the first). */
 void exec_get_plan(const struct dnn_exec *e, struct exec_plan *p, uint64_t *generation);
 
 /* Thread ids of stage s (its own thread first, then its pool's workers).
- * Returns how many were written, at most max. */
+ * Returns how many were written, at most max; 0 for a stage not running.
+ * May be called from any thread. */
 int exec_stage_tids(const struct dnn_exec *e, int s, pid_t *tids, int max);
 
 /* Mean milliseconds each layer took over the inferences since the last

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * One zoo layer as XNNPACK operators (the operator API of Debian 12's
  * XNNPACK, 0.0~git20220216), NHWC float32, batch 1.
@@ -41,6 +41,7 @@
 
 #include "dnn/exec_impl.h"
 #include "dnn/ref_ops.h"
+
 /*
  * Every operator is created with XNN_FLAG_YIELD_WORKERS: after each run the
  * pool's workers sleep on a futex instead of spinning for the next command.
@@ -351,14 +352,17 @@ static int run_act(const struct dnn_model *m, int i, struct exec_op *op, const f
 {
 	const struct dnn_layer *l = &m->layers[i];
 	size_t pixels = (size_t)l->shape[1] * l->shape[2], shape[2] = { pixels, l->shape[3] };
+	const char *call = "xnn_setup_sigmoid_nc_f32";
 	enum xnn_status s;
 
 	switch (l->act) {
 	case DNN_ACT_RELU:
 	case DNN_ACT_RELU6:
+		call = "xnn_setup_clamp_nc_f32";
 		s = xnn_setup_clamp_nc_f32(op->act, pixels, pre, out, pool);
 		break;
 	case DNN_ACT_LEAKY:
+		call = "xnn_setup_leaky_relu_nc_f32";
 		s = xnn_setup_leaky_relu_nc_f32(op->act, pixels, pre, out, pool);
 		break;
 	case DNN_ACT_SIGMOID:
@@ -377,7 +381,7 @@ static int run_act(const struct dnn_model *m, int i, struct exec_op *op, const f
 	default:
 		return 0;
 	}
-	if (check(s, m, i, "xnn_setup (activation)", err, errlen))
+	if (check(s, m, i, call, err, errlen))
 		return -1;
 	return run(op->act, pool, m, i, err, errlen);
 }
@@ -398,26 +402,32 @@ static int run_main(const struct dnn_model *m, int i, struct exec_op *op, const 
 	const int *in = dnn_tensor_shape(m, l->inputs[0]);
 	size_t pixels = (size_t)l->shape[1] * l->shape[2], a[4], b[4], at = 0;
 	enum xnn_status s = xnn_status_success;
+	const char *call = "xnn_setup_convolution2d_nhwc_f32";
 
 	switch (l->type) {
 	case DNN_CONV:
 		s = xnn_setup_convolution2d_nhwc_f32(op->main, 1, in[1], in[2], ins[0], dst, pool);
 		break;
 	case DNN_AVGPOOL:
-		if (op->avgpool_as_dwconv)
+		if (op->avgpool_as_dwconv) {
 			s = xnn_setup_convolution2d_nhwc_f32(op->main, 1, in[1], in[2], ins[0], dst,
 							     pool);
-		else
+		} else {
+			call = "xnn_setup_average_pooling2d_nhwc_f32";
 			s = xnn_setup_average_pooling2d_nhwc_f32(op->main, 1, in[1], in[2], ins[0],
 								 dst, pool);
+		}
 		break;
 	case DNN_FC:
+		call = "xnn_setup_fully_connected_nc_f32";
 		s = xnn_setup_fully_connected_nc_f32(op->main, 1, ins[0], dst, pool);
 		break;
 	case DNN_MAXPOOL:
+		call = "xnn_setup_max_pooling2d_nhwc_f32";
 		s = xnn_setup_max_pooling2d_nhwc_f32(op->main, 1, in[1], in[2], ins[0], dst, pool);
 		break;
 	case DNN_GAVGPOOL:
+		call = "xnn_setup_global_average_pooling_nwc_f32";
 		s = xnn_setup_global_average_pooling_nwc_f32(op->main, 1, (size_t)in[1] * in[2],
 							     ins[0], dst, pool);
 		break;
@@ -425,6 +435,7 @@ static int run_main(const struct dnn_model *m, int i, struct exec_op *op, const 
 	case DNN_MUL:
 		shape_of(m, l->inputs[0], a);
 		shape_of(m, l->inputs[1], b);
+		call = l->type == DNN_ADD ? "xnn_setup_add_nd_f32" : "xnn_setup_multiply_nd_f32";
 		s = l->type == DNN_ADD
 			    ? xnn_setup_add_nd_f32(op->main, 4, a, 4, b, ins[0], ins[1], dst, pool)
 			    : xnn_setup_multiply_nd_f32(op->main, 4, a, 4, b, ins[0], ins[1], dst,
@@ -441,9 +452,11 @@ static int run_main(const struct dnn_model *m, int i, struct exec_op *op, const 
 		}
 		return 0;
 	case DNN_SLICE:
+		call = "xnn_setup_copy_nc_x32";
 		s = xnn_setup_copy_nc_x32(op->main, pixels, ins[0] + l->channels[0], dst, pool);
 		break;
 	case DNN_SOFTMAX:
+		call = "xnn_setup_softmax_nc_f32";
 		s = xnn_setup_softmax_nc_f32(op->main, pixels, ins[0], dst, pool);
 		break;
 	case DNN_ACT:
@@ -451,7 +464,7 @@ static int run_main(const struct dnn_model *m, int i, struct exec_op *op, const 
 	case DNN_LAYER__COUNT:
 		return 0;
 	}
-	if (check(s, m, i, "xnn_setup", err, errlen))
+	if (check(s, m, i, call, err, errlen))
 		return -1;
 	return run(op->main, pool, m, i, err, errlen);
 }

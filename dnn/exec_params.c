@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The executor's weights and its yardstick. The zoo stores no weights, so
  * each layer draws its own from (seed, layer index) with splitmix64: the

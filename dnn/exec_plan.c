@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Stage specs of the CPU executor (dnn/exec.h): "auto", or stages joined by
  * '/', each "FIRST-LAST[xTHREADS][@CPULIST]". A plan is checked whole, so

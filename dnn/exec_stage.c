@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * A stage of the executor: a thread that pins itself to the stage's CPUs,
  * then creates its pthreadpool, so that the pool's workers inherit the CPU
@@ -239,15 +239,16 @@ static int list_tasks(pid_t *tids, int max)
 	return n;
 }
 
-/* Pins the calling stage thread, creates its pool, records the tids. */
-static int stage_setup(struct exec_stage *st, char *err, size_t errlen)
+/* Pins the calling stage thread and creates its pool; tids gets the
+ * stage's thread ids (published by the caller, under the lock). */
+static int stage_setup(struct exec_stage *st, pid_t *tids, int *nr_tids, char *err, size_t errlen)
 {
 	pid_t *before = malloc(sizeof(pid_t) * TASKS_MAX),
 	      *after = malloc(sizeof(pid_t) * TASKS_MAX);
 	int nr_before, nr_after, ret = -1;
 
-	st->tids[0] = gettid();
-	st->nr_tids = 1;
+	tids[0] = gettid();
+	*nr_tids = 1;
 	if (!before || !after) {
 		snprintf(err, errlen, "stage %d: out of memory", st->index + 1);
 		goto out;
@@ -268,13 +269,13 @@ static int stage_setup(struct exec_stage *st, char *err, size_t errlen)
 			 st->spec.threads);
 		goto out;
 	}
-	for (int a = 0; a < nr_after && st->nr_tids < EXEC_MAX_THREADS; a++) {
+	for (int a = 0; a < nr_after && *nr_tids < EXEC_MAX_THREADS; a++) {
 		bool old = false;
 
 		for (int b = 0; b < nr_before && !old; b++)
 			old = after[a] == before[b];
 		if (!old)
-			st->tids[st->nr_tids++] = after[a];
+			tids[(*nr_tids)++] = after[a];
 	}
 	ret = 0;
 out:
@@ -387,10 +388,12 @@ static void *stage_main(void *arg)
 {
 	struct exec_stage *st = arg;
 	struct dnn_exec *e = st->e;
+	pid_t tids[EXEC_MAX_THREADS];
 	char err[EXEC_ERR_MAX];
 	struct exec_job *job;
+	int nr_tids;
 
-	if (stage_setup(st, err, sizeof(err))) {
+	if (stage_setup(st, tids, &nr_tids, err, sizeof(err))) {
 		pthread_mutex_lock(&e->lock);
 		st->state = EXEC_STAGE_FAILED;
 		exec_fail_locked(e, "%s", err);
@@ -398,6 +401,8 @@ static void *stage_main(void *arg)
 		goto out;
 	}
 	pthread_mutex_lock(&e->lock);
+	memcpy(st->tids, tids, sizeof(tids));
+	st->nr_tids = nr_tids;
 	st->state = EXEC_STAGE_RUNNING;
 	pthread_cond_broadcast(&e->stage_changed);
 	while ((job = take_job(st))) {
@@ -427,6 +432,8 @@ int exec_stages_start(struct dnn_exec *e, char *err, size_t errlen)
 {
 	const struct exec_plan *plan = &e->plan;
 
+	/* Under the lock: exec_stage_tids() may look from another thread. */
+	pthread_mutex_lock(&e->lock);
 	for (int s = 0; s < plan->nr_stages; s++) {
 		struct exec_stage *st = &e->stages[s];
 
@@ -434,6 +441,7 @@ int exec_stages_start(struct dnn_exec *e, char *err, size_t errlen)
 		e->queues[s].head = e->queues[s].count = 0;
 	}
 	e->nr_stages = plan->nr_stages;
+	pthread_mutex_unlock(&e->lock);
 	if (alloc_stage_buffers(e)) {
 		pthread_mutex_lock(&e->lock);
 		exec_fail_locked(e, "%s: out of memory for the stages' buffers", e->m->name);
@@ -485,8 +493,8 @@ void exec_stages_stop(struct dnn_exec *e)
 			pthread_join(e->stages[s].thread, NULL);
 			e->stages[s].thread_started = false;
 		}
-	free_stage_buffers(e);
 	pthread_mutex_lock(&e->lock);
 	e->nr_stages = 0;
 	pthread_mutex_unlock(&e->lock);
+	free_stage_buffers(e);
 }

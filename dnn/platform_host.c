@@ -375,3 +375,23 @@ int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set)
 {
 	return platform_unit_cpus_at("/sys", p, unit, set);
 }
+
+void platform_cpu_list(const cpu_set_t *set, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (int cpu = 0; cpu < CPU_SETSIZE && n < len; cpu++) {
+		int last = cpu;
+
+		if (!CPU_ISSET(cpu, set))
+			continue;
+		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
+			last++;
+		n += (size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", cpu);
+		if (last > cpu && n < len)
+			n += (size_t)snprintf(out + n, len - n, "-%d", last);
+		cpu = last;
+	}
+}

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * triage-run: runs one zoo DNN on the CPU executor (dnn/exec.h) as a
  * libtriage client, so the agent can map its stages; or, with --profile,
@@ -244,10 +244,7 @@ static void plan_of_assignment(const struct triage_client_assignment *a, struct 
 
 		p->stages[s].first = (int)as->first;
 		p->stages[s].last = (int)as->last;
-		CPU_ZERO(&p->stages[s].cpus);
-		for (int cpu = 0; cpu < TRIAGE_CLIENT_CPU_WORDS * 64 && cpu < CPU_SETSIZE; cpu++)
-			if (as->cpus[cpu / 64] & (1ull << (cpu % 64)))
-				CPU_SET(cpu, &p->stages[s].cpus);
+		triage_client_stage_cpus(as, &p->stages[s].cpus);
 		p->stages[s].threads = as->threads ? (int)as->threads : CPU_COUNT(&p->stages[s].cpus);
 		if (p->stages[s].threads > EXEC_MAX_THREADS)
 			p->stages[s].threads = EXEC_MAX_THREADS;

@@ -29,6 +29,7 @@
 #ifndef TRIAGE_CLIENT_H
 #define TRIAGE_CLIENT_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -162,6 +163,9 @@ void triage_client_publish_profile(struct triage_client *c, const float *layer_m
  * when the agent refused this client, or while the agent's section is
  * being written for too long; the first such answer prints one line. */
 void triage_client_assignment(struct triage_client *c, struct triage_client_assignment *a);
+
+/* The CPU set of an assigned stage, for sched_setaffinity(). */
+void triage_client_stage_cpus(const struct triage_client_assign_stage *stage, cpu_set_t *set);
 
 /* Tells the agent the assignment of generation gen is in effect. */
 void triage_client_applied(struct triage_client *c, uint64_t gen);

@@ -56,6 +56,22 @@ else
 	not_ok "unmanaged run" "rc=$rc err: $(cat "$TMP/alone.err") json: $(cat "$TMP/alone.json" 2>/dev/null)"
 fi
 
+# --- --profile: a measured profile the agent then plans on --------------------------
+mkdir -p "$TMP/measured"
+"$RUNNER" --profile --output "$TMP/measured/host.json" >"$TMP/profile.out" 2>&1
+rc=$?
+write_config "$TMP/prof-base.json" "$ROOT"
+jq --arg models "$SRC/dnn/models" --arg platforms "$TMP/measured" '
+	.planner = {"platform": "auto", "models_dir": $models, "platforms_dir": $platforms}' \
+	"$TMP/prof-base.json" >"$TMP/prof.json"
+out=$("$BUILD/triaged" --config "$TMP/prof.json" --doctor 2>&1)
+if [ $rc -eq 0 ] && jq -e '.measured == true and (.units | length) >= 1 and .units[0].gflops.conv > 0' \
+	"$TMP/measured/host.json" >/dev/null && grep -q 'platform host (measured profile)' <<<"$out"; then
+	ok "--profile writes a measured host profile the agent plans on"
+else
+	not_ok "--profile" "rc=$rc: $(tail -3 "$TMP/profile.out"); doctor: $(grep planner <<<"$out")"
+fi
+
 # --- under the agent ---------------------------------------------------------------
 # A profile of two one-core units on this machine's CPUs (when it has two,
 # platform_unit_cpus() gives each unit one CPU): stages get pinned for real.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The client tests' fixture (client_fixture.h). A directory per test, not
  * per run: Criterion runs tests in parallel processes, and each client file

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * agent/affinity.c's fallback, sched_setaffinity() of each thread: the
  * test pins its own process, which needs no root, so the threads checked

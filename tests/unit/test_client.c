@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The client library (dnn/client.c) as a DNN process and an agent see it,
  * both sides in one process, no root (a fresh run directory under /tmp,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The client file's protocol (dnn/client_shm.c) from the agent's side, no
  * root (client_fixture.h): an ABI-2 file refused in its header, links and

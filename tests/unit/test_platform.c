@@ -644,3 +644,21 @@ Test(platform, unit_cpus_split_in_order_when_the_cores_add_up, .init = make_tmp,
 	cr_assert_eq(platform_unit_cpus_at(tmp_root, &p, 2, &set), 0);
 	cr_assert_eq(set_to_mask(&set), 0x3);
 }
+
+Test(platform, cpu_list_text)
+{
+	cpu_set_t set;
+	char out[64];
+
+	CPU_ZERO(&set);
+	platform_cpu_list(&set, out, sizeof(out));
+	cr_assert_str_eq(out, "");
+	CPU_SET(0, &set);
+	CPU_SET(1, &set);
+	CPU_SET(2, &set);
+	CPU_SET(5, &set);
+	CPU_SET(7, &set);
+	CPU_SET(8, &set);
+	platform_cpu_list(&set, out, sizeof(out));
+	cr_assert_str_eq(out, "0-2,5,7-8");
+}

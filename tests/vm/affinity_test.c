@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * In-VM test of agent/affinity.c, the agent's way to pin a process, on the
  * real triage.ko: the unit tests reach the module only through a stand-in,
