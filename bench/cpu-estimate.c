@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * cpu-estimate: the planner's estimator against the CPU executor on this
  * machine, and the machine's peak FLOP rate.
@@ -116,25 +116,6 @@ static int online_cpus(int *cpus, int max)
 		if (CPU_ISSET(c, &set))
 			cpus[n++] = c;
 	return n;
-}
-
-static void set_text(const cpu_set_t *set, char *out, size_t len)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (int c = 0; c < CPU_SETSIZE && n < len; c++) {
-		int last = c;
-
-		if (!CPU_ISSET(c, set))
-			continue;
-		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-			last++;
-		n += (size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", c);
-		if (last > c && n < len)
-			n += (size_t)snprintf(out + n, len - n, "-%d", last);
-		c = last;
-	}
 }
 
 static int compare_double(const void *a, const void *b)
@@ -461,7 +442,7 @@ static void exec_plan_of(const struct plan_platform *p, const struct plan_mappin
 /* One DNN of one mapping, as the table shows it. */
 struct row {
 	int mapping, model;
-	char where[64];
+	char where[128];
 	double est, pred, meas;
 	bool corrected; /* a correction learnt from an earlier mapping applied */
 	int klass;	/* 0 alone, 1 owned cores, 2 time-shared */
@@ -539,7 +520,7 @@ static int run_mapping(const struct options *o, const struct plan_platform *plat
 			fprintf(stderr, "cpu-estimate: out of memory\n");
 			goto out;
 		}
-		set_text(&ep.stages[0].cpus, cpus, sizeof(cpus));
+		platform_cpu_list(&ep.stages[0].cpus, cpus, sizeof(cpus));
 		*r = (struct row){ .mapping = k + 1,
 				   .model = sp->model[i],
 				   .est = est.throughput[i],
