@@ -565,6 +565,32 @@ void agent_clients_measure(struct agent *a, uint64_t now_ns)
 	}
 }
 
+double agent_clients_severity(const struct agent *a, uint32_t wl_id, double sched_severity,
+			      bool *latency)
+{
+	const struct agent_client *c = agent_client_of(a, wl_id);
+	const struct triage_client_shm *s = c ? &c->seen : NULL;
+	struct timespec ts;
+	uint64_t now, stale_ns;
+
+	if (latency)
+		*latency = false;
+	if (!s || !c->have_seen || !(s->latency_ms > 0) || s->inferences < AGENT_CLIENT_LATENCY_MIN)
+		return sched_severity;
+	/* A client that stopped finishing inferences has no fresh latency:
+	 * the scheduler's view is all there is. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	stale_ns = (uint64_t)(1e6 * (2 * s->latency_ms > 1000 ? 2 * s->latency_ms : 1000));
+	if (s->rate_hz > 0 && 3e9 / s->rate_hz > (double)stale_ns)
+		stale_ns = (uint64_t)(3e9 / s->rate_hz);
+	if (now - s->last_end_ns > stale_ns)
+		return sched_severity;
+	if (latency)
+		*latency = true;
+	return s->latency_p99_ms / (AGENT_CLIENT_LATENCY_GUARD * s->latency_ms);
+}
+
 const struct agent_client *agent_client_of(const struct agent *a, uint32_t wl_id)
 {
 	for (int k = 0; k < a->clients.nr; k++)

@@ -92,6 +92,23 @@ void agent_clients_enforce(struct agent *a);
 /* Hands every client's measured throughput to the planner. */
 void agent_clients_measure(struct agent *a, uint64_t now_ns);
 
+/* A critical client is judged on its own latency: the protection loop
+ * acts once its p99 passes this share of its target. */
+#define AGENT_CLIENT_LATENCY_GUARD 0.8
+/* Inferences a client must have reported before its latency counts. */
+#define AGENT_CLIENT_LATENCY_MIN 8
+
+/*
+ * How far workload w is past its targets, for the protection loop: for a
+ * DNN client with a latency target and a fresh measurement, its latency
+ * p99 over AGENT_CLIENT_LATENCY_GUARD x its target (the goal itself,
+ * where runqueue waits are only a proxy); otherwise sched_severity, the
+ * level's wait and interference targets (workload_severity()). *latency
+ * (may be NULL) says which it was.
+ */
+double agent_clients_severity(const struct agent *a, uint32_t wl_id, double sched_severity,
+			      bool *latency);
+
 /* The client of workload wl_id, or NULL. */
 const struct agent_client *agent_client_of(const struct agent *a, uint32_t wl_id);
 

@@ -335,9 +335,19 @@ static void explain_decision(const struct agent *a, const struct protect_decisio
 	}
 	for (int k = 0; k < a->reg.nr; k++) {
 		const struct workload *w = a->reg.wl[k];
+		const struct agent_client *c = agent_client_of(a, w->id);
+		bool by_latency;
 
-		if (w->level != d->cause || workload_severity(&a->cfg, w) < 1)
+		if (w->level != d->cause ||
+		    agent_clients_severity(a, w->id, workload_severity(&a->cfg, w), &by_latency) < 1)
 			continue;
+		if (by_latency) {
+			log_debug("cut %s: %.2f -> %.2f cores (%s/%s: latency p99 %.1f ms, target %.1f ms, acting from %.0f%% of it)",
+				  victim, d->old_limit, d->new_limit, a->cfg.levels[w->level].name,
+				  w->name, c->seen.latency_p99_ms, c->seen.latency_ms,
+				  100 * AGENT_CLIENT_LATENCY_GUARD);
+			return;
+		}
 		log_debug("cut %s: %.2f -> %.2f cores (%s/%s: wait p99 %.0f us, target %u; interference %.1f%%, target %.1f%%)",
 			  victim, d->old_limit, d->new_limit, a->cfg.levels[w->level].name, w->name,
 			  w->tick.wait_p99_us, a->cfg.levels[w->level].wait_p99_us, w->tick.intf_pct,
@@ -370,7 +380,8 @@ static void on_tick(struct agent *a, struct loop *lp)
 	for (int k = 0; k < a->reg.nr; k++) {
 		const struct workload *w = a->reg.wl[k];
 
-		double severity = workload_severity(&a->cfg, w);
+		double severity = agent_clients_severity(a, w->id, workload_severity(&a->cfg, w),
+							 NULL);
 
 		sample.nr_workloads[w->level]++;
 		sample.used_cores[w->level] += w->tick.cpu_cores;

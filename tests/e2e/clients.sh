@@ -82,7 +82,10 @@ jq --argjson n "$ncpu" '.name = "duo" | .measured = true |
 	          (.units[0] | .name = "b" | .cores = ([1, ($n - ($n / 2 | floor))] | max))] |
 	.transfers = {"a": {"b": {"gbps": 5, "us": 10}}, "b": {"a": {"gbps": 5, "us": 10}}}' \
 	"$SRC/dnn/platforms/host.json" >"$TMP/platforms/duo.json"
-write_config "$TMP/base.json" "$ROOT"
+# A runqueue-wait target of 1 us: on waits alone the protection loop would
+# cut the best-effort level at once; a critical client is judged on its
+# latency instead.
+write_config "$TMP/base.json" "$ROOT" 1
 jq --arg models "$SRC/dnn/models" --arg platforms "$TMP/platforms" '
 	.planner = {"platform": "duo", "models_dir": $models, "platforms_dir": $platforms,
 	            "replan_ms": 600000}' "$TMP/base.json" >"$TMP/conf.json"
@@ -170,6 +173,36 @@ else
 fi
 kill -9 "$SHRINK" 2>/dev/null
 wait "$SHRINK" 2>/dev/null
+PIDS=()
+
+# --- the protection loop judges a critical client on its latency ----------------
+"$CTL" run --level best-effort --name hog -- "$BUILD/bench/hog" >/dev/null 2>&1 &
+HOG=$!
+PIDS+=("$HOG")
+cuts() { grep -c 'cut best-effort' "$TMP/log"; }
+be_quota() { "$CTL" status --json | jq -r '.levels[] | select(.name == "best-effort") | .quota_cores // "max"'; }
+at_floor() { local q; q=$(be_quota); [ "$q" != max ] && awk -v q="$q" 'BEGIN { exit !(q <= 0.3) }'; }
+"$RUNNER" --model squeezenet11 --level critical --name easy --rate 10 --latency-ms 60000 \
+	--duration 6 -q >/dev/null 2>&1 &
+EASY=$!
+PIDS+=("$EASY")
+sleep 2 # its first inferences: until then the waits decide
+before=$(cuts) q_before=$(be_quota)
+wait "$EASY"
+after=$(cuts) q_after=$(be_quota)
+check "a critical client within its latency target: no cut for waits alone, quota given back ($before -> $after cuts, $q_before -> $q_after cores)" \
+	bash -c "[ $after -eq $before ] && { [ '$q_after' = max ] || awk 'BEGIN { exit !($q_after > $q_before) }'; }"
+"$RUNNER" --model squeezenet11 --level critical --name tight --rate 10 --latency-ms 1 \
+	--duration 8 -q >/dev/null 2>&1 &
+TIGHT=$!
+PIDS+=("$TIGHT")
+if wait_for 5 at_floor && grep -q 'cut best-effort: .*critical/tight' "$TMP/log" && sleep 3 && at_floor; then
+	ok "a critical client past its latency target: best-effort cut to its floor and held there"
+else
+	not_ok "critical client past its target" "best-effort quota $(be_quota); $(grep 'cut best-effort' "$TMP/log" | tail -2)"
+fi
+kill "$TIGHT" "$HOG" 2>/dev/null
+wait "$TIGHT" "$HOG" 2>/dev/null
 PIDS=()
 
 # --- another ABI: refused once, runs unmanaged --------------------------------------
