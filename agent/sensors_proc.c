@@ -415,7 +415,17 @@ int sensors_proc_probe(const char *proc_root, char *err, size_t errlen)
 			 path);
 		return rc;
 	}
-	/* A kernel with scheduler statistics off prints zeros. */
+	/* A kernel with scheduler statistics off prints zeros. So does one
+	 * whose clock for this task was not brought up to date yet: the
+	 * running task's CPU time is folded in when it leaves the CPU, and a
+	 * process started less than a tick ago may never have. A short sleep
+	 * makes it leave once. */
+	for (int tries = 0; tries < 3 && !proc_parse_task_schedstat(text, &self) && !self.cpu_ns;
+	     tries++) {
+		usleep(2000);
+		if (read_text(path, text, sizeof(text)))
+			break;
+	}
 	if (proc_parse_task_schedstat(text, &self) || !self.cpu_ns) {
 		snprintf(err, errlen, "%s reads zero: the kernel keeps no scheduler statistics", path);
 		return -EOPNOTSUPP;
