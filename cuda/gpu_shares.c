@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cuda/gpu_shares.h"
+#include "triage/seqlock.h"
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -38,30 +39,6 @@ static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A writer is inside: let it (or its sibling hyperthread) finish. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
-/* Byte-wise relaxed atomics: char may alias the struct, and a compiler
- * turns these into plain moves, so the copy costs a few microseconds. */
-static void copy_in(unsigned char *dst, const unsigned char *src, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-}
-
-static void copy_out(unsigned char *dst, const unsigned char *src, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
-}
-
 void gpu_shares_init(struct triage_gpu_shares *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -71,21 +48,15 @@ void gpu_shares_init(struct triage_gpu_shares *s)
 
 void gpu_shares_write_begin(struct triage_gpu_shares *s)
 {
-	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-
-	/* An odd seq left by a writer that died mid-write stays odd: this
-	 * write replaces whatever it left half done. */
-	__atomic_store_n(&s->seq, seq | 1u, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	triage_seq_write_begin(&s->seq);
 }
 
 void gpu_shares_write_end(struct triage_gpu_shares *s)
 {
-	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 	uint64_t gen = __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
 
 	__atomic_store_n(&s->generation, gen + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->seq, (seq | 1u) + 1u, __ATOMIC_RELEASE);
+	triage_seq_write_end(&s->seq);
 }
 
 /* The body of a write: header and entries, never seq itself. */
@@ -93,11 +64,11 @@ static void write_body(struct triage_gpu_shares *s, const struct triage_gpu_shar
 {
 	size_t entries = offsetof(struct triage_gpu_shares, shares);
 
-	copy_out((unsigned char *)&s->magic, (const unsigned char *)&src->magic,
+	triage_seq_store_bytes((unsigned char *)&s->magic, (const unsigned char *)&src->magic,
 		 sizeof(s->magic) + sizeof(s->abi_version));
-	copy_out((unsigned char *)&s->nr_shares, (const unsigned char *)&src->nr_shares,
+	triage_seq_store_bytes((unsigned char *)&s->nr_shares, (const unsigned char *)&src->nr_shares,
 		 sizeof(s->nr_shares));
-	copy_out((unsigned char *)s + entries, (const unsigned char *)src + entries,
+	triage_seq_store_bytes((unsigned char *)s + entries, (const unsigned char *)src + entries,
 		 sizeof(*s) - entries);
 }
 
@@ -192,20 +163,7 @@ uint32_t gpu_shares_seq(const struct triage_gpu_shares *s)
 int gpu_shares_snapshot(const struct triage_gpu_shares *s, struct triage_gpu_shares *copy,
 			char *err, size_t errlen)
 {
-	int tries;
-
-	for (tries = 0; tries < GPU_SHARES_READ_TRIES; tries++) {
-		uint32_t before = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-
-		if (!(before & 1u)) {
-			copy_in((unsigned char *)copy, (const unsigned char *)s, sizeof(*s));
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == before)
-				break;
-		}
-		cpu_relax();
-	}
-	if (tries == GPU_SHARES_READ_TRIES) {
+	if (triage_seq_read(&s->seq, copy, s, sizeof(*s), GPU_SHARES_READ_TRIES, NULL)) {
 		set_error(err, errlen, "gpu-shares: a write stayed in progress over %d tries",
 			  GPU_SHARES_READ_TRIES);
 		return -EAGAIN;

@@ -186,7 +186,7 @@ static void set_name(char *field, size_t size, const char *s)
 
 	memset(buf, 0, sizeof(buf));
 	snprintf(buf, size, "%s", s);
-	client_shm_set_bytes(field, buf, size);
+	triage_seq_store_bytes(field, buf, size);
 }
 
 /* The header and registration of a file no one else has seen yet; under
@@ -449,7 +449,7 @@ void triage_client_publish_stages(struct triage_client *c, int nr_stages,
 	}
 	client_shm_client_begin(s);
 	client_shm_set(s->nr_stages, (uint32_t)nr_stages);
-	client_shm_set_bytes(s->stages, next, sizeof(next));
+	triage_seq_store_bytes(s->stages, next, sizeof(next));
 	client_shm_client_end(s);
 }
 
@@ -469,7 +469,7 @@ void triage_client_publish_profile(struct triage_client *c, const float *layer_m
 		next[i] = isfinite(layer_ms[i]) && layer_ms[i] >= 0 ? layer_ms[i] : 0;
 	client_shm_client_begin(s);
 	client_shm_set(s->profile_layers, (uint32_t)nr_layers);
-	client_shm_set_bytes(s->layer_ms, next, (size_t)nr_layers * sizeof(next[0]));
+	triage_seq_store_bytes(s->layer_ms, next, (size_t)nr_layers * sizeof(next[0]));
 	client_shm_client_end(s);
 }
 

@@ -36,13 +36,11 @@
 
 #include "dnn/client_shm.h"
 #include "triage/gpu.h"
+#include "triage/seqlock.h"
 
 _Static_assert(CLIENT_SHM_CLIENT_OFF % 4 == 0 && CLIENT_SHM_AGENT_OFF % 4 == 0 &&
 		       sizeof(struct triage_client_shm) % 4 == 0,
 	       "client sections copy as 32-bit words");
-
-/* Words that may alias any field of the struct (doubles, chars). */
-typedef uint32_t __attribute__((may_alias)) shm_word;
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -58,73 +56,26 @@ static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A writer is inside: let it (or its sibling hyperthread) go on. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
-void client_shm_set_bytes(void *dst, const void *src, size_t n)
-{
-	unsigned char *d = dst;
-	const unsigned char *from = src;
-
-	for (size_t i = 0; i < n; i++)
-		__atomic_store_n(&d[i], from[i], __ATOMIC_RELAXED);
-}
-
 /* ---- seqlocks ---- */
-
-static void seq_begin(uint32_t *seq)
-{
-	uint32_t v = __atomic_load_n(seq, __ATOMIC_RELAXED);
-
-	/* An odd seq left by a writer that died mid-write stays odd: this
-	 * write replaces whatever it left half done. */
-	__atomic_store_n(seq, v | 1u, __ATOMIC_RELAXED);
-	/* The odd seq before any store of the body (see the top). */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-}
-
-static void seq_end(uint32_t *seq)
-{
-	uint32_t v = __atomic_load_n(seq, __ATOMIC_RELAXED);
-
-	/* Release: the body before the even seq. */
-	__atomic_store_n(seq, (v | 1u) + 1u, __ATOMIC_RELEASE);
-}
 
 void client_shm_client_begin(struct triage_client_shm *s)
 {
-	seq_begin(&s->client_seq);
+	triage_seq_write_begin(&s->client_seq);
 }
 
 void client_shm_client_end(struct triage_client_shm *s)
 {
-	seq_end(&s->client_seq);
+	triage_seq_write_end(&s->client_seq);
 }
 
 void client_shm_agent_begin(struct triage_client_shm *s)
 {
-	seq_begin(&s->agent_seq);
+	triage_seq_write_begin(&s->agent_seq);
 }
 
 void client_shm_agent_end(struct triage_client_shm *s)
 {
-	seq_end(&s->agent_seq);
-}
-
-static void copy_words(void *dst, const void *src, size_t bytes)
-{
-	shm_word *d = dst;
-	const shm_word *from = src;
-
-	for (size_t i = 0; i < bytes / 4; i++)
-		d[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+	triage_seq_write_end(&s->agent_seq);
 }
 
 /* Copies [off, off + len) of s, seq first, into the same place of copy. */
@@ -132,29 +83,21 @@ static int read_section(const struct triage_client_shm *s, struct triage_client_
 			size_t off, size_t len)
 {
 	const uint32_t *seq = (const uint32_t *)((const char *)s + off);
+	uint32_t seen;
+	int ret = triage_seq_read(seq, (char *)copy + off, (const char *)s + off, len,
+				  CLIENT_SHM_READ_TRIES, &seen);
 
-	for (int tries = 0; tries < CLIENT_SHM_READ_TRIES; tries++) {
-		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-
-		if (!(before & 1u)) {
-			copy_words((char *)copy + off, (const char *)s + off, len);
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(seq, __ATOMIC_RELAXED) == before) {
-				/* What the copy read of seq, by coherence. */
-				*(uint32_t *)((char *)copy + off) = before;
-				return 0;
-			}
-		}
-		cpu_relax();
-	}
-	return -EAGAIN;
+	/* What the copy read of seq, by coherence. */
+	if (!ret)
+		*(uint32_t *)((char *)copy + off) = seen;
+	return ret;
 }
 
 /* The header is frozen after the rename but for the agent's two words,
  * each a single atomic store: a word-wise copy is consistent enough. */
 static void read_header(const struct triage_client_shm *s, struct triage_client_shm *copy)
 {
-	copy_words(copy, s, CLIENT_SHM_HEADER_SIZE);
+	triage_seq_copy_words(copy, s, CLIENT_SHM_HEADER_SIZE);
 	/* The status last and with acquire, as client_shm_status(). */
 	copy->agent_status = client_shm_status(s);
 }
@@ -217,7 +160,7 @@ void client_shm_write_assignment(struct triage_client_shm *s,
 	client_shm_set(s->generation, client_shm_generation(s) + 1);
 	client_shm_set(s->gpu_permille, gpu_permille);
 	client_shm_set(s->agent_pid, (uint32_t)agent_pid);
-	client_shm_set_bytes(s->assigned, next, sizeof(next));
+	triage_seq_store_bytes(s->assigned, next, sizeof(next));
 	client_shm_agent_end(s);
 	/* After the section: a client that sees MANAGED finds it whole. */
 	client_shm_set_status(s, TRIAGE_CLIENT_MANAGED);

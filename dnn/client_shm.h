@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "triage/client.h"
+#include "triage/seqlock.h"
 
 /* Copies tried before a reader gives up on a section whose writer is
  * inside it (or died there): a write is a few hundred stores, so a
@@ -56,8 +57,8 @@
 		__atomic_store(&(field), &client_shm_v_, __ATOMIC_RELAXED); \
 	} while (0)
 
-/* Bytes (a name, an array of stages) with relaxed atomic stores. */
-void client_shm_set_bytes(void *dst, const void *src, size_t n);
+/* Bytes (a name, an array of stages) go with triage_seq_store_bytes()
+ * (triage/seqlock.h). */
 
 /* ---- seqlock writers ---- */
 
