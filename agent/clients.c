@@ -301,57 +301,42 @@ static void guarded(struct agent *a, void (*pass)(struct agent *a, void *arg), v
 	}
 }
 
-/* Refreshes c->seen; false when the client is to be dropped. */
-static bool refresh(struct agent_client *c, uint64_t now_ns)
+/* Refreshes c->seen from its section; mid-write it keeps the copy before.
+ * A client killed mid-write leaves its section odd for good: the scan
+ * drops it as gone, which is what it is. */
+static void refresh(struct agent_client *c)
 {
 	struct triage_client_shm copy;
 	char err[256];
 
 	touching(c->pid, c->shm);
-	if (!client_shm_read_client(c->shm, &copy)) {
-		c->stuck_since_ns = 0;
-		if (client_shm_check(&copy, err, sizeof(err))) {
-			if (!c->told_bad)
-				log_warn("client pid %d (%s): %s: keeping what it said before",
-					 (int)c->pid, c->name, err);
-			c->told_bad = true;
-			return true;
-		}
-		c->told_bad = false;
-		c->seen = copy;
-		c->have_seen = true;
-		return true;
+	if (client_shm_read_client(c->shm, &copy))
+		return;
+	if (client_shm_check(&copy, err, sizeof(err))) {
+		if (!c->told_bad)
+			log_warn("client pid %d (%s): %s: keeping what it said before", (int)c->pid,
+				 c->name, err);
+		c->told_bad = true;
+		return;
 	}
-	if (!c->stuck_since_ns)
-		c->stuck_since_ns = now_ns;
-	if (now_ns - c->stuck_since_ns < AGENT_CLIENT_STUCK_MS * 1000000ull ||
-	    !client_shm_writer_gone(c->shm))
-		return true;
-	log_warn("client pid %d (%s): killed in the middle of a write; dropped", (int)c->pid,
-		 c->name);
-	return false;
+	c->told_bad = false;
+	c->seen = copy;
+	c->have_seen = true;
 }
 
 static void scan_pass(struct agent *a, void *arg)
 {
 	struct agent_clients *cl = &a->clients;
 	int *changed_out = arg, changed = 0;
-	uint64_t now = 0;
 	struct dirent *de;
-	struct timespec ts;
 	DIR *d;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	for (int k = cl->nr - 1; k >= 0; k--) {
 		struct agent_client *c = cl->c[k];
 
 		touching(c->pid, c->shm);
 		if (!pid_alive(c->pid) || client_shm_writer_gone(c->shm)) {
 			log_info("client pid %d (%s) exited", (int)c->pid, c->name);
-			forget(a, k, true);
-			changed++;
-		} else if (!refresh(c, now)) {
 			forget(a, k, true);
 			changed++;
 		}
@@ -506,22 +491,15 @@ static void pin_threads(struct agent_client *c)
 static void enforce_pass(struct agent *a, void *arg)
 {
 	struct agent_clients *cl = &a->clients;
-	struct timespec ts;
-	uint64_t now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	for (int k = cl->nr - 1; k >= 0; k--) {
+	for (int k = 0; k < cl->nr; k++) {
 		struct agent_client *c = cl->c[k];
 		struct triage_client_assign_stage st[TRIAGE_CLIENT_MAX_STAGES];
 		double expected;
 		cpu_set_t all;
 		int i, nr;
 
-		if (!refresh(c, now)) {
-			forget(a, k, true);
-			continue;
-		}
+		refresh(c);
 		i = a->plan.have_result ? agent_plan_find(&a->plan, c->wl_id) : -1;
 		touching(c->pid, c->shm);
 		if (i >= 0) {

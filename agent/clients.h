@@ -18,7 +18,8 @@
  * as an estimator correction.
  *
  * A client that exits is forgotten and its file removed; one killed in the
- * middle of a write (its seqlock left odd) too. A file of another ABI or
+ * middle of a write (its seqlock left odd) too: until it is seen gone its
+ * last consistent copy stands. A file of another ABI or
  * with a bad registration is refused once, with one line saying why.
  */
 #ifndef TRIAGE_AGENT_CLIENTS_H
@@ -33,8 +34,6 @@
 #include <triage/client.h>
 
 #define AGENT_MAX_CLIENTS 64
-/* A client section found mid-write this long, its writer gone: dropped. */
-#define AGENT_CLIENT_STUCK_MS 500
 /* Headroom of a workload's quota over what the plan expects it to use. */
 #define AGENT_CLIENT_QUOTA_HEADROOM 1.25
 
@@ -48,7 +47,6 @@ struct agent_client {
 	char name[TRIAGE_NAME_MAX];  /* of the workload */
 	char model[TRIAGE_NAME_MAX];
 	double rate_hz;
-	uint64_t stuck_since_ns; /* client section odd since, 0: not */
 	/* What was last written to it, to write only changes. */
 	int nr_assigned;
 	struct triage_client_assign_stage assigned[TRIAGE_CLIENT_MAX_STAGES];
