@@ -148,25 +148,38 @@ static int create_act(const struct dnn_model *m, int i, struct exec_op *op, char
 	return 0;
 }
 
+/* Layer i's weights and bias drawn from seed, in new buffers the caller
+ * frees (XNNPACK packs its own copy at create). */
+static int layer_params(const struct dnn_model *m, int i, uint64_t seed, float **weight,
+			float **bias, size_t *nr_bias, char *err, size_t errlen)
+{
+	size_t nr_weight;
+
+	exec_layer_param_counts(m, i, &nr_weight, nr_bias);
+	*weight = malloc(sizeof(float) * nr_weight);
+	*bias = malloc(sizeof(float) * (*nr_bias ? *nr_bias : 1));
+	if (!*weight || !*bias) {
+		free(*weight);
+		free(*bias);
+		snprintf(err, errlen, "%s: layers[%d] (%s): out of memory", m->name, i,
+			 m->layers[i].name);
+		return -1;
+	}
+	exec_layer_params(m, i, seed, *weight, *bias);
+	return 0;
+}
+
 static int create_conv(const struct dnn_model *m, int i, uint64_t seed, struct exec_op *op,
 		       float lo, float hi, char *err, size_t errlen)
 {
 	const struct dnn_layer *l = &m->layers[i];
 	const int *in = dnn_tensor_shape(m, l->inputs[0]);
-	size_t nr_weight, nr_bias;
+	size_t nr_bias;
 	float *weight, *bias;
 	int ret;
 
-	exec_layer_param_counts(m, i, &nr_weight, &nr_bias);
-	weight = malloc(sizeof(float) * nr_weight);
-	bias = malloc(sizeof(float) * (nr_bias ? nr_bias : 1));
-	if (!weight || !bias) {
-		free(weight);
-		free(bias);
-		snprintf(err, errlen, "%s: layers[%d] (%s): out of memory", m->name, i, l->name);
+	if (layer_params(m, i, seed, &weight, &bias, &nr_bias, err, errlen))
 		return -1;
-	}
-	exec_layer_params(m, i, seed, weight, bias);
 	/* XNNPACK pads top, right, bottom, left; the zoo top, left, bottom, right.
 	 * Weights [OC][KH][KW][IC/groups] are its [G][OC/G][KH][KW][IC/G]. */
 	ret = check(xnn_create_convolution2d_nhwc_f32(
@@ -185,20 +198,12 @@ static int create_fc(const struct dnn_model *m, int i, uint64_t seed, struct exe
 {
 	const struct dnn_layer *l = &m->layers[i];
 	const int *in = dnn_tensor_shape(m, l->inputs[0]);
-	size_t nr_in = (size_t)in[1] * in[2] * in[3], nr_weight, nr_bias;
+	size_t nr_in = (size_t)in[1] * in[2] * in[3], nr_bias;
 	float *weight, *bias;
 	int ret;
 
-	exec_layer_param_counts(m, i, &nr_weight, &nr_bias);
-	weight = malloc(sizeof(float) * nr_weight);
-	bias = malloc(sizeof(float) * (nr_bias ? nr_bias : 1));
-	if (!weight || !bias) {
-		free(weight);
-		free(bias);
-		snprintf(err, errlen, "%s: layers[%d] (%s): out of memory", m->name, i, l->name);
+	if (layer_params(m, i, seed, &weight, &bias, &nr_bias, err, errlen))
 		return -1;
-	}
-	exec_layer_params(m, i, seed, weight, bias);
 	/* Weights [OUT][IN] are XNNPACK's own layout (no TRANSPOSE_WEIGHTS). */
 	ret = check(xnn_create_fully_connected_nc_f32(nr_in, l->shape[3], nr_in, l->shape[3],
 						      weight, nr_bias ? bias : NULL, lo, hi,
