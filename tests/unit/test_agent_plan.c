@@ -479,3 +479,50 @@ Test(agent_plan, status_json_says_what_the_planner_decided)
 	free_registry(&reg);
 	close_plan(ap);
 }
+
+Test(agent_plan, measurements_correct_the_estimate_and_a_drift_plans_again)
+{
+	struct agent_plan *ap = open_plan();
+	struct workloads reg;
+	uint64_t now = 1 * MS;
+	double est, corr, kept;
+	int i;
+
+	registry(&reg);
+	add(&reg, 0, "detector", "tiny", 0);
+	add(&reg, 3, "batch", "small", 0);
+	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, now), 1);
+	i = agent_plan_find(ap, 100);
+	cr_assert_geq(i, 0);
+	est = ap->res.estimate.throughput[i];
+	cr_assert_gt(est, 0);
+
+	/* 10% over the estimate: learnt, not enough to search again. */
+	cr_assert_eq(agent_plan_measured(ap, 100, est * 1.1, now + 10000 * MS), 0);
+	corr = ap->dnn[i].correction;
+	cr_assert(corr > 1 && corr < 1.1, "correction %g moves toward 1.1, not past it", corr);
+	cr_assert_float_eq(ap->pb->correction[i], corr, 1e-12);
+	cr_assert_gt(ap->res.estimate.throughput[i], est, "the estimate is made again with it");
+	cr_assert_not(ap->search_due);
+
+	/* Twice the estimate, past the hold time: a search is asked for. */
+	now += AGENT_PLAN_DRIFT_HOLD_MS * MS + 1;
+	cr_assert_eq(agent_plan_measured(ap, 100, est * 2, now), 1);
+	cr_assert(ap->search_due);
+	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, now), 1);
+	/* Within the hold time after that search no drift searches again. */
+	cr_assert_eq(agent_plan_measured(ap, 100, est * 4, now + MS), 0);
+	cr_assert_not(ap->search_due);
+	cr_assert_eq(agent_plan_measured(ap, 999, 5, now + 10000 * MS), 0, "not planned");
+
+	/* What was learnt outlives a change of the mix. */
+	kept = ap->dnn[agent_plan_find(ap, 100)].correction;
+	add(&reg, 2, "another", "tiny", 0);
+	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, now + 2 * MS), 1);
+	i = agent_plan_find(ap, 100);
+	cr_assert_float_eq(ap->dnn[i].correction, kept, 1e-12);
+	cr_assert_float_eq(ap->pb->correction[i], kept, 1e-12);
+	cr_assert_float_eq(ap->dnn[agent_plan_find(ap, 102)].correction, 1, 1e-12);
+	free_registry(&reg);
+	close_plan(ap);
+}
