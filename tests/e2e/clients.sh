@@ -146,11 +146,28 @@ else
 fi
 check "its file is gone after it exits" wait_for 2 bash -c "[ ! -e '$RUN/clients/$CLIENT' ]"
 
-# --- kill -9: the agent forgets the client and removes its file -------------------
-"$RUNNER" --model squeezenet11 --level normal --name victim --duration 60 -q >/dev/null 2>&1 &
+# --- its workload cgroup: the stages' CPUs and, in a non-idle level below
+# rank 1, a quota; then kill -9: the agent forgets it and removes its file --
+"$RUNNER" --model squeezenet11 --level high --name victim --duration 60 -q >/dev/null 2>&1 &
 VICTIM=$!
 PIDS+=("$VICTIM")
-wait_for 5 in_cgroup "$VICTIM" "$ROOT/normal/victim" >/dev/null
+wait_for 5 in_cgroup "$VICTIM" "$ROOT/high/victim" >/dev/null
+victim_limited() {
+	local js want have q
+	js=$("$CTL" status --json | jq -e '.levels[] | select(.name == "high") | .workloads[] |
+		select(.name == "victim") | .client | select(.applied)') || return 1
+	want=$(for c in $(jq -r '.stages[].cpus' <<<"$js"); do expand_list "$c"; done | tr ' ' '\n' | sort -nu | xargs)
+	have=$(expand_list "$(cat "$(cg_dir_for cpuset "$ROOT/high/victim")/cpuset.cpus")")
+	[ -n "$want" ] && [ "$want" = "$have" ] || return 1
+	if [ "$(cg_mode)" = v2 ]; then
+		q=$(awk '{ print $1 }' "/sys/fs/cgroup/$ROOT/high/victim/cpu.max")
+		[ "$q" != max ]
+	else
+		q=$(cat "$(cg_dir_for cpu "$ROOT/high/victim")/cpu.cfs_quota_us")
+		[ "$q" -gt 0 ]
+	fi
+}
+check "its workload cgroup gets the stages' CPUs as cpuset and a quota" wait_for 5 victim_limited
 kill -9 "$VICTIM"
 wait "$VICTIM" 2>/dev/null
 PIDS=()
