@@ -112,6 +112,10 @@ void agent_clients_close(struct agent *a)
 	if (a->clients.affinity)
 		affinity_close(a->clients.affinity);
 	a->clients.affinity = NULL;
+	/* Kept while it holds files: their clients go on unmanaged and the
+	 * next agent takes them on. */
+	if (a->clients.dir[0])
+		rmdir(a->clients.dir);
 }
 
 static bool refused_before(const struct agent_clients *cl, pid_t pid)
@@ -120,6 +124,15 @@ static bool refused_before(const struct agent_clients *cl, pid_t pid)
 		if (cl->refused[i] == pid)
 			return true;
 	return false;
+}
+
+static void forget_refused(struct agent_clients *cl, pid_t pid)
+{
+	for (int i = 0; i < cl->nr_refused; i++)
+		if (cl->refused[i] == pid) {
+			cl->refused[i] = cl->refused[--cl->nr_refused];
+			return;
+		}
 }
 
 static void remember_refused(struct agent_clients *cl, pid_t pid)
@@ -353,8 +366,17 @@ static void scan_pass(struct agent *a, void *arg)
 
 		if (*end || end == de->d_name || pid <= 0 || pid > 0x7fffffff)
 			continue;
-		if (find_pid(cl, (pid_t)pid) >= 0 || refused_before(cl, (pid_t)pid))
+		if (find_pid(cl, (pid_t)pid) >= 0)
 			continue;
+		/* A refused client's file goes with its process, like any;
+		 * the pid may then serve a new client. */
+		if (refused_before(cl, (pid_t)pid)) {
+			if (!pid_alive((pid_t)pid)) {
+				unlinkat(dirfd(d), de->d_name, 0);
+				forget_refused(cl, (pid_t)pid);
+			}
+			continue;
+		}
 		if (cl->nr == AGENT_MAX_CLIENTS) {
 			log_warn("clients: %d taken on already; pid %ld waits", AGENT_MAX_CLIENTS, pid);
 			break;

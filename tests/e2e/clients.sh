@@ -244,7 +244,9 @@ sys.exit(0 if status==2 and agent_abi==1 else 1)"; }
 check "a client of ABI 2 is refused: the header says so to the client" wait_for 3 refused
 check "and the agent logs it once" bash -c "sleep 0.5; [ \$(grep -c 'client pid $FAKE refused' '$TMP/log') -eq 1 ]"
 kill "$FAKE" 2>/dev/null
+wait "$FAKE" 2>/dev/null
 PIDS=()
+check "the refused client's file goes when its process does" wait_for 3 bash -c "[ ! -e '$RUN/clients/$FAKE' ]"
 
 # --- SIGTERM: the agent leaves clients' files alone ----------------------------------
 kill -TERM "$AGENT"
@@ -252,5 +254,6 @@ wait "$AGENT"
 rc=$?
 AGENT=
 check "SIGTERM: the agent exits 0" [ $rc -eq 0 ]
+check "SIGTERM: the empty clients directory is removed" [ ! -e "$RUN/clients" ]
 
 [ $T_FAILED -eq 0 ]
