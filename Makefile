@@ -16,32 +16,64 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
-	     -Iinclude -Iagent -I. -I$(BUILD) $(PKG_CFLAGS) \
-	     -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"'
+	     $(PKG_CFLAGS) -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"'
+# Every object writes its header dependencies (-MMD -MP): touching a header
+# rebuilds exactly what includes it.
+DEPFLAGS  := -MMD -MP
 LDLIBS    += $(PKG_LIBS) -lXNNPACK -lpthreadpool -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -I$(BUILD)
 
-# Programs are agent/<name>.c with a main(); everything else in agent/ is
-# library code shared by them and by the tests.
-# The planner (agent/planner/, pure) and the zoo and platform readers
-# (dnn/*.c) are library code too.
+# ---- parts, lowest first -----------------------------------------------
+# A part sees its own headers and those of the parts below it, never those
+# above (docs/architecture.md; tests/layering checks the sources too):
+#   include/triage < lib < planner < models < exec < client < cuda < agent < tools
+# bench/ and tests/ see every part. Headers are named by their path inside
+# the part ("planner.h", "kernels/ops.h", "cgroup/cgroup.h").
+INC_lib     := -Iinclude -iquote lib
+INC_planner := $(INC_lib) -iquote planner
+INC_models  := $(INC_planner) -iquote models
+INC_exec    := $(INC_models) -iquote exec
+INC_client  := $(INC_exec) -iquote client
+INC_cuda    := $(INC_client) -iquote cuda
+INC_agent   := $(INC_cuda) -iquote agent -iquote $(BUILD)
+INC_tools   := $(INC_agent) -iquote tools
+INC_all     := $(INC_tools) -iquote bench/sim
+
+OBJ := $(BUILD)/obj
+obj = $(patsubst %.c,$(OBJ)/%.o,$(filter %.c,$(1))) $(patsubst %.S,$(OBJ)/%.o,$(filter %.S,$(1)))
+
+$(OBJ)/lib/%.o:     PART_INC = $(INC_lib)
+$(OBJ)/planner/%.o: PART_INC = $(INC_planner)
+$(OBJ)/models/%.o:  PART_INC = $(INC_models)
+$(OBJ)/exec/%.o:    PART_INC = $(INC_exec)
+$(OBJ)/client/%.o:  PART_INC = $(INC_client)
+$(OBJ)/cuda/%.o:    PART_INC = $(INC_cuda)
+$(OBJ)/agent/%.o:   PART_INC = $(INC_agent)
+$(OBJ)/tools/%.o:   PART_INC = $(INC_tools)
+$(OBJ)/bench/%.o:   PART_INC = $(INC_all)
+$(OBJ)/tests/%.o:   PART_INC = $(INC_all)
+$(OBJ)/tests/unit/%.o: PART_INC = $(INC_all) -iquote tests/unit
+$(OBJ)/tests/vm/%.o:   PART_INC = $(INC_all) -iquote tests/vm
+
+LIB_SRC     := $(wildcard lib/*.c)
+PLANNER_SRC := $(wildcard planner/*.c)
+MODELS_SRC  := $(wildcard models/*.c)
+EXEC_SRC    := $(wildcard exec/*.c)
+# libtriage.so: the client library, for DNN programs of any build.
+CLIENT_SRC  := $(wildcard client/*.c)
+# Programs are agent/<name>.c with a main(); the rest of agent/ (its
+# subfolders and the files on the daemon's whole state beside agent.h)
+# is library code shared by them and by the tests.
 AGENT_MAINS := agent/triaged.c agent/triagectl.c
-AGENT_LIB_SRC := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
-PLANNER_SRC := $(wildcard agent/planner/*.c)
-DNN_MAINS := dnn/triage_run.c
-DNN_LIB_SRC := $(filter-out $(DNN_MAINS),$(wildcard dnn/*.c))
-# libtriage.so: the client library alone, for DNN programs of any build.
-CLIENT_SRC := dnn/client.c dnn/client_shm.c
-AGENT_LIB_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_LIB_SRC)) \
-		 $(patsubst agent/planner/%.c,$(BUILD)/planner/%.o,$(PLANNER_SRC)) \
-		 $(patsubst dnn/%.c,$(BUILD)/dnn/%.o,$(DNN_LIB_SRC)) \
-		 $(BUILD)/agent/default_config.o
-SIM_SRC   := $(wildcard bench/sim/*.c)
+AGENT_SRC   := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c agent/*/*.c)) \
+	       agent/config/default_config.S
+TRIAGE_RUN_SRC := tools/triage_run.c tools/run_profile.c
+SIM_SRC     := $(filter-out bench/sim/test_sim.c,$(wildcard bench/sim/*.c))
 SIM_CORE_SRC := $(wildcard bench/sim/sim*.c)
-UNIT_SRC  := $(wildcard tests/unit/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*.c)
 BPF_TEST_SRC := $(wildcard tests/bpf/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
 VM_TEST_SRC := $(wildcard tests/vm/*.c)
 
 # cuda/: each cuda/*.mk adds its pure C sources to CUDA_LIB_SRC (built into
@@ -49,17 +81,23 @@ VM_TEST_SRC := $(wildcard tests/vm/*.c)
 # CUDA_TARGETS. Without nvcc they build what needs no nvcc and say so once.
 CUDA_LIB_SRC :=
 CUDA_TARGETS :=
+PARTS_OBJ   :=
 # They are read before `all`: a bare `make` must still build all.
 .DEFAULT_GOAL := all
 include $(wildcard cuda/*.mk)
-AGENT_LIB_OBJ += $(patsubst cuda/%.c,$(BUILD)/cuda/%.o,$(CUDA_LIB_SRC))
+
+# libtriage.a: every part below the programs, for the programs, the tests
+# and the benchmarks (the client library alone is libtriage.so).
+PARTS_OBJ += $(call obj,$(LIB_SRC) $(PLANNER_SRC) $(MODELS_SRC) $(EXEC_SRC) $(CLIENT_SRC) \
+			$(CUDA_LIB_SRC) $(AGENT_SRC))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+VM_BINS    := $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC))
 
 .PHONY: all check check-vm run demo install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
 	bench bench-planner
 
-all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/triage-run $(BUILD)/libtriage.so $(BUILD)/unit-tests $(BUILD)/bpf-tests \
-     $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/planner-sim \
-     $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC)) $(CUDA_TARGETS)
+all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/triage-run $(BUILD)/libtriage.so $(BUILD)/unit-tests \
+     $(BUILD)/bpf-tests $(BUILD)/sim-tests $(BENCH_BINS) $(BUILD)/bench/planner-sim $(VM_BINS) $(CUDA_TARGETS)
 
 need-root:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -80,9 +118,9 @@ $(BUILD)/vmlinux.h: | $(BUILD)
 		echo "  GEN   $@ (checked-in copy for $(ARCH))"; \
 	fi
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/triage/*.h) $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
 	@echo "  BPF   $@"
-	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	@$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ -c $< -o $@.tmp
 	@$(LLVM_STRIP) -g $@.tmp -o $@ 2>/dev/null || cp $@.tmp $@
 	@rm -f $@.tmp
 
@@ -112,77 +150,88 @@ kmod-install: kmod need-root
 kmod-clean:
 	@if [ -e "$(KDIR)/Makefile" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean; fi
 
-# ---- agent --------------------------------------------------------------
-$(BUILD) $(BUILD)/agent $(BUILD)/planner $(BUILD)/dnn $(BUILD)/tests $(BUILD)/bench $(BUILD)/vm:
+# ---- objects and programs ------------------------------------------------
+# One rule for every C object: $(BUILD)/obj/<source path>.o, with the
+# include paths of its part (PART_INC above).
+$(BUILD) $(BUILD)/bench $(BUILD)/vm:
 	@mkdir -p $@
 
-$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/triage/*.h) | $(BUILD)/agent
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
 	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(PART_INC) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/planner/%.o: agent/planner/%.c $(wildcard agent/planner/*.h) | $(BUILD)/planner
+# Position-independent copies of lib/ and client/ for libtriage.so; lib's
+# helpers stay hidden there, so the library exports only the client's API.
+$(OBJ)/pic/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
 	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(INC_lib) $(DEPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-$(BUILD)/dnn/%.o: dnn/%.c $(wildcard dnn/*.h) $(wildcard agent/planner/*.h) | $(BUILD)/dnn
+$(OBJ)/pic/client/%.o: client/%.c
+	@mkdir -p $(@D)
 	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(INC_client) $(DEPFLAGS) -fPIC -c $< -o $@
 
-$(BUILD)/cuda/%.o: cuda/%.c $(wildcard cuda/*.h cuda/kernels/*.h) $(wildcard include/triage/*.h)
-	@mkdir -p $(dir $@)
-	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -c $< -o $@
-
-$(BUILD)/agent/sensors_bpf.o: $(BUILD)/sensors.skel.h
+$(OBJ)/agent/sensors/sensors_bpf.o: $(BUILD)/sensors.skel.h
 
 # The embedded default is docs/triage.example.json itself.
-$(BUILD)/agent/default_config.o: agent/default_config.S docs/triage.example.json | $(BUILD)/agent
+$(OBJ)/agent/config/default_config.o: agent/config/default_config.S docs/triage.example.json
+	@mkdir -p $(@D)
 	@echo "  AS    $@"
 	@$(CC) -c -Wa,-I. $< -o $@
 
-$(BUILD)/libtriage.a: $(AGENT_LIB_OBJ)
+$(BUILD)/libtriage.a: $(PARTS_OBJ)
+	@rm -f $@
 	@ar rcs $@ $^
 
-$(BUILD)/triaged: $(BUILD)/agent/triaged.o $(BUILD)/libtriage.a
+$(BUILD)/triaged $(BUILD)/triagectl: $(BUILD)/%: $(OBJ)/agent/%.o $(BUILD)/libtriage.a
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/triagectl: $(BUILD)/agent/triagectl.o $(BUILD)/libtriage.a
+$(BUILD)/triage-run: $(call obj,$(TRIAGE_RUN_SRC)) $(BUILD)/libtriage.a
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/triage-run: $(BUILD)/dnn/triage_run.o $(BUILD)/libtriage.a
-	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/libtriage-pic.a: $(patsubst %.c,$(OBJ)/pic/%.o,$(LIB_SRC))
+	@rm -f $@
+	@ar rcs $@ $^
 
-$(BUILD)/libtriage.so: $(CLIENT_SRC) $(wildcard include/triage/*.h) dnn/client_shm.h | $(BUILD)
+# The archive last: only the helpers the client calls are linked in.
+$(BUILD)/libtriage.so: $(patsubst %.c,$(OBJ)/pic/%.o,$(CLIENT_SRC)) $(BUILD)/libtriage-pic.a
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,libtriage.so.1 $(CLIENT_SRC) -o $@
+	@$(CC) $(CFLAGS) -shared -Wl,-soname,libtriage.so.1 $^ -o $@
 
 # ---- tests and benchmarks -------------------------------------------------
-# The simulator's core is tested with the units.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(SIM_CORE_SRC) $(wildcard bench/sim/*.h) $(BUILD)/libtriage.a | $(BUILD)/tests
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libtriage.a
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -Ibench/sim $(UNIT_SRC) $(SIM_CORE_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
+	@$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LDLIBS)
+
+# The simulator's own tests (its core is the planner benchmark's ground truth).
+$(BUILD)/sim-tests: $(call obj,bench/sim/test_sim.c $(SIM_CORE_SRC)) $(BUILD)/libtriage.a
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LDLIBS)
 
 # Root tests that load the real BPF programs through the agent's interface.
-$(BUILD)/bpf-tests: $(BPF_TEST_SRC) $(BUILD)/libtriage.a | $(BUILD)/tests
+$(BUILD)/bpf-tests: $(call obj,$(BPF_TEST_SRC)) $(BUILD)/libtriage.a
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) $(BPF_TEST_SRC) $(BUILD)/libtriage.a -o $@ -lcriterion $(LDLIBS)
+	@$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libtriage.a | $(BUILD)/bench
+$(BENCH_BINS): $(BUILD)/bench/%: $(OBJ)/bench/%.o $(BUILD)/libtriage.a | $(BUILD)/bench
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage.a -o $@ $(LDLIBS) -lpthread
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # The planner's simulator: ground truth for bench-planner.
-$(BUILD)/bench/planner-sim: $(SIM_SRC) $(wildcard bench/sim/*.h) $(BUILD)/libtriage.a | $(BUILD)/bench
+$(BUILD)/bench/planner-sim: $(call obj,$(SIM_SRC)) $(BUILD)/libtriage.a | $(BUILD)/bench
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -Ibench/sim $(SIM_SRC) $(BUILD)/libtriage.a -o $@ $(LDLIBS)
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # Programs the QEMU rig runs inside the VM (tests/vm/run copies them in).
-$(BUILD)/vm/%: tests/vm/%.c $(BUILD)/libtriage.a | $(BUILD)/vm
+$(VM_BINS): $(BUILD)/vm/%: $(OBJ)/tests/vm/%.o $(BUILD)/libtriage.a | $(BUILD)/vm
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage.a -o $@ $(LDLIBS) -lpthread
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 unit: $(BUILD)/unit-tests
 	@$(BUILD)/unit-tests
@@ -229,8 +278,8 @@ install: all
 		install -m 0644 docs/triage.example.json $(DESTDIR)/etc/triage/triage.json
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triage/
 	install -d $(DESTDIR)$(PREFIX)/share/triage/models $(DESTDIR)$(PREFIX)/share/triage/platforms
-	install -m 0644 dnn/models/*.json $(DESTDIR)$(PREFIX)/share/triage/models/
-	install -m 0644 dnn/platforms/*.json $(DESTDIR)$(PREFIX)/share/triage/platforms/
+	install -m 0644 models/zoo/*.json $(DESTDIR)$(PREFIX)/share/triage/models/
+	install -m 0644 models/platforms/*.json $(DESTDIR)$(PREFIX)/share/triage/platforms/
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/triaged.service > $(DESTDIR)/etc/systemd/system/triaged.service
 
 uninstall:

@@ -9,13 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent_plan.h"
-#include "cgroup.h"
+#include "plan/agent_plan.h"
+#include "cgroup/cgroup.h"
 #include "clients.h"
-#include "config.h"
-#include "protect.h"
-#include "sensors.h"
-#include "workloads.h"
+#include "config/config.h"
+#include "policy/protect.h"
+#include "sensors/sensors.h"
+#include "policy/workloads.h"
 
 struct agent {
 	struct triage_config cfg;

@@ -4,7 +4,7 @@
  * memory files and given the planner's stages (agent/clients.h).
  *
  * Every read of a client's section goes through the seqlock copy and the
- * registration checks of dnn/client_shm.c: the file is writable by the
+ * registration checks of client/client_shm.c: the file is writable by the
  * client, so nothing in it is trusted before it is copied and checked. A
  * file is opened only when it is a regular file (no link), named after a
  * live process whose owner owns it (or root does).
@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "affinity.h"
+#include "policy/affinity.h"
 #include "agent.h"
 #include "clients.h"
-#include "dnn/client_shm.h"
-#include "dnn/platform.h"
+#include "client_shm.h"
+#include "platform.h"
 #include "log.h"
 
 #include <triage/gpu.h>

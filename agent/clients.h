@@ -12,7 +12,7 @@
  * expects it to use; the
  * whole process is held to that union (triage.ko's sticky affinity when
  * the module is loaded, so threads born later stay in and a dead agent's
- * masks are undone; sched_setaffinity otherwise, agent/affinity.c), and
+ * masks are undone; sched_setaffinity otherwise, agent/policy/affinity.c), and
  * once the client says it runs the assignment each stage's threads are
  * narrowed to their stage's CPUs with sched_setaffinity. Its measured throughput goes back to the planner
  * as an estimator correction.

@@ -16,8 +16,8 @@
 #include "agent.h"
 #include "fsutil.h"
 #include "log.h"
-#include "match.h"
-#include "rules_scan.h"
+#include "policy/match.h"
+#include "policy/rules_scan.h"
 
 static struct json_object *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

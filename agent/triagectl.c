@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "match.h"
+#include "ctl/ctl.h"
+#include "policy/match.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_RUN_DIR "/run/triage"

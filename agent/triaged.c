@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "ctl.h"
-#include "doctor.h"
+#include "ctl/ctl.h"
+#include "doctor/doctor.h"
 #include "log.h"
-#include "rules_scan.h"
+#include "policy/rules_scan.h"
 
 #define EXIT_BAD_CONFIG 2
 

@@ -54,10 +54,10 @@
 #define HAVE_X86 0
 #endif
 
-#include "dnn/exec.h"
-#include "dnn/platform.h"
-#include "dnn/zoo.h"
-#include "planner/planner.h"
+#include "exec.h"
+#include "platform.h"
+#include "zoo.h"
+#include "planner.h"
 
 #define MAX_MODELS 8
 #define MAX_CPUS 256

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * exec-speed: how fast the CPU executor (dnn/exec.h) runs zoo models.
+ * exec-speed: how fast the CPU executor (exec/exec.h) runs zoo models.
  *
  *   exec-speed [-n RUNS] [-w WARMUP] [-t THREADS[,THREADS...]] [-p SPEC] [MODEL...]
  *
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dnn/exec.h"
+#include "exec.h"
 
 struct options {
 	int runs, warmup;

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kmod_client.h"
+#include "kmod/kmod_client.h"
 
 struct timing {
 	const char *name;

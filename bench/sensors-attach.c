@@ -2,7 +2,7 @@
 /*
  * Holds triage's BPF sensors attached, without the daemon, so that
  * bench/sensor-overhead can measure what they cost: opens them through
- * agent/sensors.h on a benchmark's own pin directory, prints "attached",
+ * agent/sensors/sensors.h on a benchmark's own pin directory, prints "attached",
  * and on SIGTERM or SIGINT closes them and removes the pins.
  *
  * With --object, it instead loads any BPF object and attaches all of its
@@ -19,7 +19,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "sensors.h"
+#include "sensors/sensors.h"
 
 static volatile sig_atomic_t stop_requested;
 

@@ -67,7 +67,7 @@ static __always_inline __u64 log2_u64(__u64 v)
 	return r;
 }
 
-/* Same rule as hist_bucket() in agent/hist.h. */
+/* Same rule as hist_bucket() in agent/sensors/hist.h. */
 static __always_inline __u32 wait_hist_bucket(__u64 wait_ns)
 {
 	__u64 wait_us = wait_ns / 1000, b;

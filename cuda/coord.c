@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/coord_impl.h"
-#include "cuda/latency.h"
+#include "coord_impl.h"
+#include "latency.h"
 
 static const char *const policy_names[COORD_POLICY__COUNT] = {
 	[COORD_ELASTIC] = "elastic",	     [COORD_SEQUENTIAL] = "sequential",

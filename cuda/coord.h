@@ -27,8 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cuda/device.h"
-#include "cuda/gpu_dnn.h"
+#include "device.h"
+#include "gpu_dnn.h"
 
 #define COORD_MAX_DNNS 8
 #define COORD_MAX_DEPTH 16 /* launches in flight per best-effort stream */

@@ -12,9 +12,9 @@
 #ifndef TRIAGE_CUDA_COORD_IMPL_H
 #define TRIAGE_CUDA_COORD_IMPL_H
 
-#include "cuda/coord.h"
-#include "cuda/gpu_shares.h"
-#include "cuda/greenctx.h"
+#include "coord.h"
+#include "gpu_shares.h"
+#include "greenctx.h"
 
 struct flight {
 	CUevent ev;

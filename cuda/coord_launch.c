@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/coord_impl.h"
-#include "cuda/slice.h"
+#include "coord_impl.h"
+#include "slice.h"
 
 #define WHOLE_VARIANT (TK_NR_BLOCK_VARIANTS - 1) /* 256 threads: one per logical block */
 

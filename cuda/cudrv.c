@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/cudrv.h"
+#include "cudrv.h"
 
 struct cudrv cu;
 

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cuda/device.h"
-#include "cuda/kernels/fatbin.h"
-#include "cuda/kernels/kernels.h"
+#include "device.h"
+#include "kernels/fatbin.h"
+#include "kernels/kernels.h"
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

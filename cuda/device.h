@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cuda/cudrv.h"
-#include "cuda/kernels/elastic.h"
+#include "cudrv.h"
+#include "kernels/elastic.h"
 
 struct gpu_device {
 	CUdevice dev;

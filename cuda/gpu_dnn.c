@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/gpu_dnn.h"
+#include "gpu_dnn.h"
 
 #define CHUNK_FLOATS (1u << 20) /* host staging for the parameters */
 

@@ -15,9 +15,9 @@
 
 #include <stdint.h>
 
-#include "cuda/device.h"
-#include "cuda/kernels/kernels.h"
-#include "dnn/zoo.h"
+#include "device.h"
+#include "kernels/kernels.h"
+#include "zoo.h"
 
 /* A quiet NaN whose payload no kernel produces. */
 #define GPU_DNN_POISON 0x7fc0dea1u

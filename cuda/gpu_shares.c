@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cuda/gpu_shares.h"
+#include "gpu_shares.h"
 #include "triage/seqlock.h"
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cuda/greenctx.h"
+#include "greenctx.h"
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

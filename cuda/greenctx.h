@@ -10,7 +10,7 @@
 #ifndef TRIAGE_CUDA_GREENCTX_H
 #define TRIAGE_CUDA_GREENCTX_H
 
-#include "cuda/device.h"
+#include "device.h"
 
 enum gpu_green_part {
 	GPU_GREEN_CRITICAL,

@@ -21,20 +21,20 @@ TK_NVCC := $(shell command -v '$(NVCC)' 2>/dev/null)
 
 TK_DIR := $(BUILD)/cuda/kernels
 TK_FATBIN := $(BUILD)/cuda/triage_kernels.fatbin
-TK_FATBIN_OBJ := $(TK_DIR)/fatbin.o
+TK_FATBIN_OBJ := $(OBJ)/cuda/kernels/fatbin.o
 TK_SOURCES := $(wildcard cuda/kernels/*.cu cuda/kernels/*.cuh cuda/kernels/*.h)
 TK_SASS := 87 90 110
 TK_PTX := 87
 
 # -O3 for the host pass too; no fast math: the kernels must agree with the
-# CPU reference (dnn/ref_ops.c) within float rounding. The fatbin is left
+# CPU reference (exec/ref_ops.c) within float rounding. The fatbin is left
 # uncompressed: drivers older than the toolkit load it, and the kernel
 # names stay readable to tests/e2e/cuda-fatbin.sh.
-TK_NVCC_FLAGS := -O3 -std=c++17 -I. -Iinclude -Werror all-warnings -Xptxas -warn-spills
+TK_NVCC_FLAGS := -O3 -std=c++17 -Iinclude -Werror all-warnings -Xptxas -warn-spills
 # What the driver's JIT is told about the PTX, as nvcc itself tells it.
 TK_JIT_OPTIONS := -ftz=0 -prec_div=1 -prec_sqrt=1 -fmad=1
 
-AGENT_LIB_OBJ += $(TK_FATBIN_OBJ)
+PARTS_OBJ += $(TK_FATBIN_OBJ)
 
 ifneq ($(TK_NVCC),)
 CUDA_TARGETS += $(TK_FATBIN)
@@ -58,6 +58,7 @@ $(TK_FATBIN): $(foreach a,$(TK_SASS),$(TK_DIR)/sm_$(a).cubin) \
 		$(foreach a,$(TK_SASS),--image3=kind=elf,sm=$(a),file=$(TK_DIR)/sm_$(a).cubin)
 
 $(TK_FATBIN_OBJ): cuda/kernels/fatbin.S $(TK_FATBIN)
+	@mkdir -p $(dir $@)
 	@echo "  AS    $@"
 	@$(CC) -c -DTK_WITH_FATBIN -Wa,-I$(BUILD)/cuda $< -o $@
 else

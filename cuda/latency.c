@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/latency.h"
+#include "latency.h"
 
 static int cmp_double(const void *a, const void *b)
 {

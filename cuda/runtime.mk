@@ -13,30 +13,31 @@ CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c cuda/latency.c
 
 CUDA_RT_SRC := cuda/cudrv.c cuda/device.c cuda/greenctx.c cuda/gpu_dnn.c cuda/coord.c \
 	       cuda/coord_launch.c
-CUDA_RT_OBJ := $(patsubst cuda/%.c,$(BUILD)/cuda-rt/%.o,$(CUDA_RT_SRC))
+CUDA_RT_OBJ := $(patsubst cuda/%.c,$(OBJ)/cuda-rt/%.o,$(CUDA_RT_SRC))
 CUDA_RT_LIB := $(BUILD)/libtriage-gpu.a
 
 ifneq ($(wildcard $(CUDA_HOME)/include/cuda.h),)
 CUDA_TARGETS += $(BUILD)/triage-gpubench $(BUILD)/gpu-tests
 
-$(BUILD)/cuda-rt/%.o: cuda/%.c $(wildcard cuda/*.h cuda/kernels/*.h) $(wildcard include/triage/*.h)
+$(OBJ)/cuda-rt/%.o: cuda/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include -c $< -o $@
+	@$(CC) $(CFLAGS) $(INC_cuda) -I$(CUDA_HOME)/include $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/tools/gpubench.o: PART_INC = $(INC_tools) -I$(CUDA_HOME)/include
+$(OBJ)/tests/gpu/%.o: PART_INC = $(INC_all) -I$(CUDA_HOME)/include -iquote tests/gpu
 
 $(CUDA_RT_LIB): $(CUDA_RT_OBJ)
 	@ar rcs $@ $^
 
-$(BUILD)/triage-gpubench: $(BUILD)/cuda-rt/gpubench.o $(CUDA_RT_LIB) $(BUILD)/libtriage.a
+$(BUILD)/triage-gpubench: $(OBJ)/tools/gpubench.o $(CUDA_RT_LIB) $(BUILD)/libtriage.a
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ldl
 
 # The GPU tests: TAP-like lines, run by tests/gpu/run.
-$(BUILD)/gpu-tests: $(wildcard tests/gpu/*.c tests/gpu/*.h) $(CUDA_RT_LIB) $(BUILD)/libtriage.a
-	@mkdir -p $(dir $@)
+$(BUILD)/gpu-tests: $(call obj,$(wildcard tests/gpu/*.c)) $(CUDA_RT_LIB) $(BUILD)/libtriage.a
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include $(wildcard tests/gpu/*.c) $(CUDA_RT_LIB) \
-		$(BUILD)/libtriage.a -o $@ $(LDLIBS) -ldl
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ldl
 else
 CUDA_TARGETS += cuda-runtime-skipped
 
@@ -51,7 +52,12 @@ endif
 ifneq ($(wildcard $(CUDA_HOME)/include/cuda.h),)
 CUDA_TARGETS += $(BUILD)/fake-libcuda.so
 
-$(BUILD)/fake-libcuda.so: tests/gpu/fake/libcuda.c $(wildcard cuda/kernels/*.h)
+$(OBJ)/pic/tests/gpu/fake/libcuda.o: tests/gpu/fake/libcuda.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $@"
+	@$(CC) $(CFLAGS) -Iinclude -iquote cuda -I$(CUDA_HOME)/include $(DEPFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/fake-libcuda.so: $(OBJ)/pic/tests/gpu/fake/libcuda.o
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include -fPIC -shared $< -o $@ -lm
+	@$(CC) $(CFLAGS) -shared $< -o $@ -lm
 endif

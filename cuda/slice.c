@@ -14,7 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "cuda/slice.h"
+#include "slice.h"
 
 static const uint32_t variant_threads[TK_NR_BLOCK_VARIANTS] = TK_BLOCK_VARIANTS;
 

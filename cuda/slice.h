@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cuda/kernels/elastic.h"
+#include "kernels/elastic.h"
 
 #define SLICE_MAX_SMS 1024
 #define SLICE_MAX_PER_SM 64  /* blocks per SM; 32 on every GPU so far */

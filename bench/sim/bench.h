@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "planner/planner.h"
+#include "planner.h"
 
 #define BENCH_MAX_PLATFORMS 8
 #define BENCH_MAX_MODELS 32

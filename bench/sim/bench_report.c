@@ -62,7 +62,7 @@ static void md_setup(FILE *f, const struct bench_opts *o, const struct bench_zoo
 		"- RankMap: `planner_search` with its defaults (%u iterations, %.0f ms "
 		"budget, exploration %.2f%s), a fresh tree per mix. OmniBoost: 500 "
 		"iterations, exploration 2, throughput-only reward, tree rebuilt. The other "
-		"baselines as agent/planner/baselines.c has them; only RankMap weighs stages "
+		"baselines as planner/baselines.c has them; only RankMap weighs stages "
 		"by rank (w = %.2f^(rank-1)).\n",
 		cfg.max_iterations, o->rankmap_ms > 0 ? o->rankmap_ms : cfg.max_ms, cfg.exploration,
 		cfg.polish ? ", hill-climb polish" : "", params.rank_decay);

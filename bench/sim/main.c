@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "bench.h"
-#include "dnn/platform.h"
-#include "dnn/zoo.h"
+#include "platform.h"
+#include "zoo.h"
 
 static const char usage[] =
 	"usage: planner-sim [options]\n"

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "planner/planner.h"
+#include "planner.h"
 
 #define SIM_MAX_QUEUE_DEPTH 16
 

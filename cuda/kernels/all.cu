@@ -7,9 +7,9 @@
  * target must come out of one compilation. The families stay in their own
  * files; make -j compiles the targets in parallel instead.
  */
-#include "cuda/kernels/conv.cu"
-#include "cuda/kernels/fc.cu"
-#include "cuda/kernels/pool.cu"
-#include "cuda/kernels/eltwise.cu"
-#include "cuda/kernels/copy.cu"
-#include "cuda/kernels/softmax.cu"
+#include "conv.cu"
+#include "fc.cu"
+#include "pool.cu"
+#include "eltwise.cu"
+#include "copy.cu"
+#include "softmax.cu"

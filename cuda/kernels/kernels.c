@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cuda/kernels/kernels.h"
-#include "cuda/kernels/ops.h"
+#include "kernels.h"
+#include "ops.h"
 
 _Static_assert(TK_ACT_NONE == (int)DNN_ACT_NONE && TK_ACT_RELU == (int)DNN_ACT_RELU &&
 		   TK_ACT_RELU6 == (int)DNN_ACT_RELU6 && TK_ACT_LEAKY == (int)DNN_ACT_LEAKY &&

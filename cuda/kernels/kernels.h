@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cuda/kernels/elastic.h"
-#include "cuda/kernels/ops.h"
-#include "dnn/zoo.h"
+#include "elastic.h"
+#include "ops.h"
+#include "zoo.h"
 
 /* The longest symbol is "tk_conv_pointwise_t256" (and its NUL). */
 #define TK_SYMBOL_MAX 32

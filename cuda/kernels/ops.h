@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cuda/kernels/elastic.h"
+#include "elastic.h"
 
 #ifdef __CUDACC__
 #define TK_HD __host__ __device__

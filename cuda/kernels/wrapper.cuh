@@ -10,7 +10,7 @@
 #ifndef TRIAGE_CUDA_WRAPPER_CUH
 #define TRIAGE_CUDA_WRAPPER_CUH
 
-#include "cuda/kernels/ops.h"
+#include "ops.h"
 
 static_assert(TK_NR_BLOCK_VARIANTS == 3, "TK_DEFINE_KERNELS emits the variants 64, 128, 256");
 

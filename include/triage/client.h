@@ -116,7 +116,7 @@ struct triage_client_shm {
 _Static_assert(__builtin_offsetof(struct triage_client_shm, client_seq) == 24,
 	       "triage_client_shm header layout");
 
-/* ---- the client API (dnn/client.c) --------------------------------------- */
+/* ---- the client API (client/client.c) --------------------------------------- */
 
 struct triage_client;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Loads the real BPF sensors through agent/sensors.h and checks their
+ * Loads the real BPF sensors through agent/sensors/sensors.h and checks their
  * counters against what the kernel itself says: CPU hogs of known levels
  * are pinned to one CPU, and their runtime from /proc/PID/stat must match
  * busy_ns and cpu_ns; sharing the CPU must show up as waits, involuntary
@@ -37,7 +37,7 @@
 
 #include <bpf/bpf.h>
 
-#include "sensors.h"
+#include "sensors/sensors.h"
 
 #define NR_LEVELS 4
 #define TOLERANCE 0.20

@@ -17,7 +17,7 @@ TMP=$(mktemp -d)
 AGENT=
 PIDS=()
 export TRIAGE_RUN_DIR=$RUN
-export TRIAGE_MODELS=$SRC/dnn/models
+export TRIAGE_MODELS=$SRC/models/zoo
 CTL="$BUILD/triagectl"
 RUNNER="$BUILD/triage-run"
 
@@ -61,7 +61,7 @@ mkdir -p "$TMP/measured"
 "$RUNNER" --profile --output "$TMP/measured/host.json" >"$TMP/profile.out" 2>&1
 rc=$?
 write_config "$TMP/prof-base.json" "$ROOT"
-jq --arg models "$SRC/dnn/models" --arg platforms "$TMP/measured" '
+jq --arg models "$SRC/models/zoo" --arg platforms "$TMP/measured" '
 	.planner = {"platform": "auto", "models_dir": $models, "platforms_dir": $platforms}' \
 	"$TMP/prof-base.json" >"$TMP/prof.json"
 out=$("$BUILD/triaged" --config "$TMP/prof.json" --doctor 2>&1)
@@ -81,12 +81,12 @@ jq --argjson n "$ncpu" '.name = "duo" | .measured = true |
 	.units = [(.units[0] | .name = "a" | .cores = ([1, ($n / 2 | floor)] | max)),
 	          (.units[0] | .name = "b" | .cores = ([1, ($n - ($n / 2 | floor))] | max))] |
 	.transfers = {"a": {"b": {"gbps": 5, "us": 10}}, "b": {"a": {"gbps": 5, "us": 10}}}' \
-	"$SRC/dnn/platforms/host.json" >"$TMP/platforms/duo.json"
+	"$SRC/models/platforms/host.json" >"$TMP/platforms/duo.json"
 # A runqueue-wait target of 1 us: on waits alone the protection loop would
 # cut the best-effort level at once; a critical client is judged on its
 # latency instead.
 write_config "$TMP/base.json" "$ROOT" 1
-jq --arg models "$SRC/dnn/models" --arg platforms "$TMP/platforms" '
+jq --arg models "$SRC/models/zoo" --arg platforms "$TMP/platforms" '
 	.planner = {"platform": "duo", "models_dir": $models, "platforms_dir": $platforms,
 	            "replan_ms": 600000}' "$TMP/base.json" >"$TMP/conf.json"
 "$BUILD/triaged" --config "$TMP/conf.json" -v -q >"$TMP/log" 2>&1 &

@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -e "$SRC/dnn/models/resnet18.json" ] || [ ! -e "$SRC/dnn/platforms/orin-agx.json" ]; then
+if [ ! -e "$SRC/models/zoo/resnet18.json" ] || [ ! -e "$SRC/models/platforms/orin-agx.json" ]; then
 	skip planner "no model zoo or platform profiles under $SRC/dnn"
 	exit 0
 fi
@@ -43,7 +43,7 @@ cp "$(command -v sleep)" "$TMP/tgpls$$"
 # A long replan period: every plan logged below comes from a change of the
 # mix, none from the periodic search.
 write_config "$TMP/base.json" "$ROOT"
-jq --arg c "$MATCH" --arg models "$SRC/dnn/models" --arg platforms "$SRC/dnn/platforms" '
+jq --arg c "$MATCH" --arg models "$SRC/models/zoo" --arg platforms "$SRC/models/platforms" '
 	.rule_scan_ms = 100 |
 	.rules = [{"level": "high", "workload": "ruled", "model": "mobilenetv2",
 	           "match": [[{"comm": $c}]]}] |

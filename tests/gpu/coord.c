@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cuda/coord.h"
-#include "cuda/gpu_shares.h"
+#include "coord.h"
+#include "gpu_shares.h"
 #include "gpu_tests.h"
 
 #define NR_DNNS 3

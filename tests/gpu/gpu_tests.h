@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cuda/device.h"
+#include "device.h"
 
 extern int tap_failed;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Every elastic kernel, in every block-size variant, against the CPU
- * reference (dnn/ref_ops.h) on random inputs, each run under a random
+ * reference (exec/ref_ops.h) on random inputs, each run under a random
  * slicing with random physical grids; the variants must also agree with
  * each other bit for bit, since the contract (cuda/kernels/elastic.h)
  * makes the result independent of slicing and block size. Then the
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/gpu_dnn.h"
-#include "cuda/kernels/kernels.h"
-#include "dnn/ref_ops.h"
+#include "gpu_dnn.h"
+#include "kernels/kernels.h"
+#include "ref_ops.h"
 #include "gpu_tests.h"
 
 #define MAX_TENSORS 4

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/gpu_dnn.h"
-#include "dnn/ref_ops.h"
+#include "gpu_dnn.h"
+#include "ref_ops.h"
 #include "gpu_tests.h"
 
 static const char *const models[] = { "squeezenet11", "efficientnetb0", "yolov4tiny" };

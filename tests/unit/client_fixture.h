@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "dnn/client_shm.h"
+#include "client_shm.h"
 #include "triage/client.h"
 
 extern char client_run_dir[64];	    /* /tmp/triage-client-XXXXXX */

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/kernels/kernels.h"
-#include "cuda/kernels/ops.h"
+#include "kernels/kernels.h"
+#include "kernels/ops.h"
 
 /* Floats of canary before and after every buffer. */
 #define EMU_GUARD 64

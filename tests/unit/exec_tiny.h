@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dnn/zoo.h"
+#include "zoo.h"
 
 /* A fresh model named "tiny" with input [1,h,w,c]; free with
  * dnn_model_free(). */

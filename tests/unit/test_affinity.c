@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * agent/affinity.c's fallback, sched_setaffinity() of each thread: the
+ * agent/policy/affinity.c's fallback, sched_setaffinity() of each thread: the
  * test pins its own process, which needs no root, so the threads checked
  * are real ones (two pthreads parked on a pipe, and the main thread), and
  * it puts their masks back itself, since the fallback saves none. The
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "affinity.h"
+#include "policy/affinity.h"
 
 #define GONE_TGID (1 << 23) /* above any pid_max */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_plan.h"
+#include "plan/agent_plan.h"
 #include "log.h"
 
 #define MS 1000000ull

@@ -20,8 +20,8 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
-#include "cgroup.h"
-#include "cgroup_impl.h"
+#include "cgroup/cgroup.h"
+#include "cgroup/cgroup_impl.h"
 
 static char tmp[1024]; /* short enough for any path built from it */
 static struct cg_env fake; /* the environment under test; fake ops read it */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The client library (dnn/client.c) as a DNN process and an agent see it,
+ * The client library (client/client.c) as a DNN process and an agent see it,
  * both sides in one process, no root (a fresh run directory under /tmp,
  * client_fixture.h). Pinned here: the file appears whole at
  * <run>/clients/<pid> and goes at close, bad registrations are refused

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The client file's protocol (dnn/client_shm.c) from the agent's side, no
+ * The client file's protocol (client/client_shm.c) from the agent's side, no
  * root (client_fixture.h): an ABI-2 file refused in its header, links and
  * strangers refused, a writer killed mid-write told from a slow one (as a
  * zombie and once reaped), 100k copies under a hammering writer never

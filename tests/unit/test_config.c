@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define ORIGIN "test.json"
 /* The smallest valid config: one level, everything else defaulted. */
@@ -218,13 +218,13 @@ Test(config_good, planner_keys_are_read)
 	struct triage_config *cfg = new_config();
 
 	parse_ok(PLANNER_WITH("\"enabled\": false, \"platform\": \"orin-agx\","
-			      " \"models_dir\": \"dnn/models\", \"platforms_dir\": \"/opt/p\","
+			      " \"models_dir\": \"models/zoo\", \"platforms_dir\": \"/opt/p\","
 			      " \"replan_ms\": 100, \"budget_ms\": 2.5, \"iterations\": 0,"
 			      " \"seed\": 4294967295, \"floor\": 0.25, \"rank_decay\": 1"),
 		 cfg);
 	cr_assert_eq(cfg->planner.enabled, false);
 	cr_assert_str_eq(cfg->planner.platform, "orin-agx");
-	cr_assert_str_eq(cfg->planner.models_dir, "dnn/models");
+	cr_assert_str_eq(cfg->planner.models_dir, "models/zoo");
 	cr_assert_str_eq(cfg->planner.platforms_dir, "/opt/p");
 	cr_assert_eq(cfg->planner.replan_ms, 100);
 	cr_assert_float_eq(cfg->planner.budget_ms, 2.5, 1e-9);

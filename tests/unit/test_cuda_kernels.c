@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The elastic kernels' bodies (cuda/kernels/ops.h) against the reference
- * operators (dnn/ref_ops.c), on the CPU: every op on small random shapes
+ * operators (exec/ref_ops.c), on the CPU: every op on small random shapes
  * (odd sizes, strides, asymmetric padding, dilation, groups, every
  * activation), each run through the launch emulator (cuda_emu.h) under many
  * slicings of its logical grid: whole, in one persistent block, cut into 1
@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/kernels/kernels.h"
-#include "dnn/ref_ops.h"
+#include "kernels/kernels.h"
+#include "ref_ops.h"
 #include "cuda_emu.h"
 
 #define REL_TOL 1e-5

@@ -3,12 +3,12 @@
  * The host side of the elastic kernels (cuda/kernels/kernels.c): kernel
  * symbol names, item and logical-block arithmetic on fixed inputs, and the
  * mapping of zoo layers to launches. Every layer of every model in
- * dnn/models must map, its launches must cover its output exactly (items =
+ * models/zoo must map, its launches must cover its output exactly (items =
  * output elements; pixels for softmax) at the addresses given; and the
  * layers of three models that between them hold every layer type are run
  * through the launch emulator and compared with ref_layer(), so that the
  * mapping's arguments mean what the layer means. Runs from the repository
- * root, where dnn/models is.
+ * root, where models/zoo is.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/kernels/fatbin.h"
-#include "cuda/kernels/kernels.h"
-#include "dnn/ref_ops.h"
+#include "kernels/fatbin.h"
+#include "kernels/kernels.h"
+#include "ref_ops.h"
 #include "cuda_emu.h"
 
 static char err[256];

@@ -3,7 +3,7 @@
  * the figure the GPU coordinator is judged on, so its rank is pinned here. */
 #include <criterion/criterion.h>
 
-#include "cuda/latency.h"
+#include "latency.h"
 
 Test(cuda_latency, nearest_rank)
 {

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cuda/gpu_shares.h"
-#include "cuda/slice.h"
+#include "gpu_shares.h"
+#include "slice.h"
 
 /* A best-effort kernel limited by registers: 16, 12 and 6 blocks per SM
  * for the 64-, 128- and 256-thread variants (1024, 1536, 1536 threads). */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The CPU executor (dnn/exec.h) as a whole: zoo models against the
+ * The CPU executor (exec/exec.h) as a whole: zoo models against the
  * reference, pipelines against one stage, plans changed under a stream of
  * inferences, thread ids and their CPUs, failures that must not hang, the
  * per-layer times, and the stage spec grammar. Runs from the repository
- * root, where dnn/models is.
+ * root, where models/zoo is.
  *
  * Tolerance against the reference: max |exec - ref| <= 1e-4 * (1 + max
  * |ref|) per output; the logits before each softmax are compared too, since
@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnn/exec.h"
-#include "dnn/exec_impl.h" /* exec_test_fail_layer() */
+#include "exec.h"
+#include "exec_impl.h" /* exec_test_fail_layer() */
 #include "exec_tiny.h"
 
 #define TOL  1e-4

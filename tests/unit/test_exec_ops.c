@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Every layer type and form the executor maps onto XNNPACK (dnn/exec_ops.c),
- * on small models built in memory, against exec_reference() (dnn/ref_ops.c
+ * Every layer type and form the executor maps onto XNNPACK (exec/exec_ops.c),
+ * on small models built in memory, against exec_reference() (exec/ref_ops.c
  * on the same seeded weights), at one and at two compute threads.
  *
  * Tolerance: max |exec - ref| <= 1e-4 * (1 + max |ref|). The two sum in
@@ -15,7 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "dnn/exec.h"
+#include "exec.h"
 #include "exec_tiny.h"
 
 #define TOL  1e-4

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Stage specs of the executor (dnn/exec_plan.c) on resnet18, whose stage
+ * Stage specs of the executor (exec/exec_plan.c) on resnet18, whose stage
  * ends are layers 1, 4, 7, 11, 14, 18, 21, 25, 28 (its cut points) and 31
  * (prob, the last layer): good specs with indices and names, each rule
  * broken once with the one line it must give, and formatting back. Only
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dnn/exec.h"
+#include "exec.h"
 #include "exec_tiny.h"
 
 static struct dnn_model *resnet18(void)

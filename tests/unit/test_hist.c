@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "hist.h"
+#include "sensors/hist.h"
 
 Test(hist, bucket_of_sub_microsecond_waits_is_zero)
 {

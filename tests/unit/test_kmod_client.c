@@ -8,7 +8,7 @@
  * errors with the module's own words, CPU and workload counters, dumps,
  * forget, a malformed entry that must not desynchronise the socket, a
  * module that stops answering, events including an overrun, and
- * SET/RESET_AFFINITY, alone and under agent/affinity.c. No root, no module.
+ * SET/RESET_AFFINITY, alone and under agent/policy/affinity.c. No root, no module.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,8 +20,8 @@
 #include <netlink/handlers.h>
 #include <netlink/socket.h>
 
-#include "affinity.h"
-#include "kmod_client.h"
+#include "policy/affinity.h"
+#include "kmod/kmod_client.h"
 
 #define FAMILY 0x21
 #define MAX_DGRAMS 64

@@ -17,9 +17,9 @@
 #include <linux/netlink.h>
 #include <netlink/attr.h>
 
-#include "kmod_client.h"
-#include "kmod_msg.h"
-#include "sensors.h"
+#include "kmod/kmod_client.h"
+#include "kmod/kmod_msg.h"
+#include "sensors/sensors.h"
 
 #define FAMILY 0x1d /* any id: no socket is involved */
 

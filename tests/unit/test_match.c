@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "match.h"
+#include "config/config.h"
+#include "policy/match.h"
 
 static void add_term(struct match_set *set, enum match_kind kind, const char *value)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/planner.h"
+#include "planner.h"
 
 /* big: 4 cores at 10 GFLOP/s each (conv), little: 4 at 2.5, gpu: 100
  * GFLOP/s with 100 µs launches; bytes tiny so every layer is compute-bound

@@ -5,7 +5,7 @@
  * so depthwise, fc at batch 1 is memory-bound), the reader appends the
  * aggregate unit, a broken profile is refused naming the field, and the
  * sysfs fallback groups fake cpufreq trees into clusters. Run from the
- * repository root, where dnn/platforms lives.
+ * repository root, where models/platforms lives.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dnn/platform.h"
+#include "platform.h"
 
-#define DIR "dnn/platforms"
+#define DIR "models/platforms"
 
 static const char *const shipped[] = { "orin-agx", "orangepi5", "hikey970", "host" };
 #define NR_SHIPPED (sizeof(shipped) / sizeof(shipped[0]))
@@ -267,7 +267,7 @@ Test(platform, unknown_name_lists_the_available_ones)
 Test(platform, default_dir)
 {
 	unsetenv("TRIAGE_PLATFORMS");
-	cr_assert_str_eq(platform_default_dir(), "dnn/platforms");
+	cr_assert_str_eq(platform_default_dir(), "models/platforms");
 	setenv("TRIAGE_PLATFORMS", "/elsewhere/platforms", 1);
 	cr_assert_str_eq(platform_default_dir(), "/elsewhere/platforms");
 	unsetenv("TRIAGE_PLATFORMS");

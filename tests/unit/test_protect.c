@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "protect.h"
+#include "policy/protect.h"
 
 static struct triage_config cfg;
 static struct protect_state st;

@@ -2,7 +2,7 @@
 /* Which cgroup paths count as already inside the triage tree. */
 #include <criterion/criterion.h>
 
-#include "rules_scan.h"
+#include "policy/rules_scan.h"
 
 Test(rules_scan, path_in_root)
 {

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "proc_parse.h"
-#include "sensors.h"
+#include "sensors/proc_parse.h"
+#include "sensors/sensors.h"
 
 #define NS_PER_TICK_100HZ 10000000ull
 

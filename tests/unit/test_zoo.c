@@ -5,7 +5,7 @@
  * (kept here, not read from the file under test, so a wrong layer table
  * cannot agree with itself); the planner's view keeps every FLOP and gets
  * usable cut points; and malformed files fail with a line naming the field.
- * Runs from the repository root, where dnn/models is.
+ * Runs from the repository root, where models/zoo is.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dnn/zoo.h"
+#include "zoo.h"
 
-#define MODELS_DIR "dnn/models"
+#define MODELS_DIR "models/zoo"
 
 /*
  * Published size of each network. Parameters are counted before batch norm

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * In-VM test of agent/affinity.c, the agent's way to pin a process, on the
+ * In-VM test of agent/policy/affinity.c, the agent's way to pin a process, on the
  * real triage.ko: the unit tests reach the module only through a stand-in,
  * and what matters here (threads born after the pin, masks given back when
  * the agent's socket closes) only the kernel can show. Root; the kmod suite
@@ -24,7 +24,7 @@
 #include <fcntl.h>
 #include <sys/syscall.h>
 
-#include "affinity.h"
+#include "policy/affinity.h"
 #include "genl_proc.h"
 
 #define WAIT_MS 3000 /* TCG: a work item may take a while */

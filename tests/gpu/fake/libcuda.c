@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cuda/kernels/ops.h"
+#include "kernels/ops.h"
 
 /* cuda.h maps these names to newer versions; this library exports the
  * names the runtime resolves. */

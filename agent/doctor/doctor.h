@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Start-up probes ("degrade, never crash"): what this kernel and board
+ * offer, and which feature each missing piece turns off. The agent logs one
+ * line per missing piece; `triaged --doctor` prints the whole table.
+ */
+#ifndef TRIAGE_DOCTOR_H
+#define TRIAGE_DOCTOR_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cgroup/cgroup.h"
+#include "sensors/sensors.h"
+
+#define DOCTOR_MAX_CLUSTERS 16
+
+struct doctor_report {
+	struct cg_env cg;
+	bool cg_ok;
+	char cg_err[256];
+	bool bpf_syscall;
+	bool kernel_btf;
+	bool task_storage; /* BPF_MAP_TYPE_TASK_STORAGE, needed by the sensors */
+	bool kmod_loaded;         /* /sys/module/triage */
+	bool kmod_usable;         /* its genl family answered, with our ABI */
+	unsigned kmod_abi;        /* what it answered, 0 if it did not */
+	unsigned kmod_features;   /* TRIAGE_FEAT_* */
+	char kmod_version[32];
+	char kmod_detail[256];    /* why it is not usable */
+	bool proc_sensors;        /* /proc has what the proc back end reads */
+	char proc_detail[256];
+	enum sensors_kind sensors_auto; /* what --sensors auto would take */
+	bool cuda_driver;
+	char cuda_detail[128];
+	char gpu_devfreq[512]; /* devfreq directory of the GPU, "" if none */
+	char gpu_name[64];
+	int nr_cpus_online;
+	int nr_clusters;
+	char clusters[DOCTOR_MAX_CLUSTERS][64]; /* cpu lists */
+	char cluster_source[64];                /* where clusters came from */
+	bool root;
+	bool planner_probed; /* agent_plan_doctor() filled the two below */
+	bool planner_ok;
+	char planner[320]; /* the platform the planner would plan on, or why not */
+};
+
+void doctor_probe(struct doctor_report *r, const char *sysfs_root);
+
+/* Prints the table: feature, state, what it means for triage. */
+void doctor_print(const struct doctor_report *r, FILE *out);
+
+/* Logs one warning line per missing piece that turns a feature off. */
+void doctor_log_missing(const struct doctor_report *r);
+
+/* Number of CPUs in a cpu list such as "0-3,6", or -1 if malformed. */
+int cpulist_count(const char *list);
+
+#endif
