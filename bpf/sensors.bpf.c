@@ -160,17 +160,6 @@ static __always_inline void task_tag_refresh(struct task_ctx *tc, struct task_st
 	tc->tag_gen = gen;
 }
 
-/* busy_ns of every configured level ranked below slot on one CPU. */
-static __always_inline __u64 lower_levels_busy(const struct triage_cpu_stats *cs, __u32 slot)
-{
-	__u64 sum = 0;
-
-	for (__u32 s = 1; s < TRIAGE_MAX_LEVELS; s++)
-		if (s > slot)
-			sum += cs->busy_ns[s];
-	return sum;
-}
-
 static __always_inline struct triage_wl_stats *wl_stats_get(__u32 wl_id)
 {
 	struct triage_wl_stats *ws = bpf_map_lookup_elem(&wl_stats, &wl_id);
@@ -189,68 +178,36 @@ static __always_inline void wait_start(struct task_ctx *tc, __u64 now, __u32 cpu
 	struct triage_cpu_stats *cs;
 	struct cpu_run *run;
 	__u32 slot = tc->slot;
-	__u64 snap;
+	__u64 lower;
 
-	tc->enq_ts = now;
-	tc->enq_cpu = cpu;
-	tc->snap_slot = SLOT_NO_SNAPSHOT;
-	if (slot >= TRIAGE_MAX_LEVELS || cpu >= TRIAGE_MAX_CPUS)
+	if (!triage_wait_begin(&tc->wait, slot, now, cpu) || cpu >= TRIAGE_MAX_CPUS)
 		return;
 	cs = bpf_map_lookup_elem(&cpu_stats, &cpu);
 	if (!cs)
 		return;
-	snap = lower_levels_busy(cs, slot);
+	lower = triage_lower_levels_busy(cs, slot);
 	/* The lower task running there now has not been accounted yet. */
 	run = cpu_run_of(cpu);
-	if (run->slot > slot && run->slot < TRIAGE_MAX_LEVELS && run->run_start &&
-	    now > run->run_start)
-		snap += now - run->run_start;
-	tc->intf_snap = snap;
-	tc->snap_slot = slot;
+	triage_wait_snapshot(&tc->wait, slot, lower, run->slot, run->run_start, now);
 }
+
+/* Workload counters are shared by CPUs. */
+#define WL_ADD(field, n) __sync_fetch_and_add(&(field), (n))
+#define WL_SET(field, v) ((field) = (v))
 
 /* next is switched in on cpu: its wait, if any, ends. */
 static __always_inline void wait_end(struct task_ctx *tc, struct triage_cpu_stats *cs, __u64 now,
 				     __u32 cpu)
 {
+	struct triage_wait_charge c;
 	struct triage_wl_stats *ws;
-	__u64 wait, intf = 0, lower;
-	__u32 slot = tc->slot;
 
-	/* Equal clocks are common: a wakeup that preempts asks __schedule()
-	 * to skip the clock update. Behind (another CPU's clock after a
-	 * migration): still a wait, of unknown but tiny length. */
-	wait = now > tc->enq_ts ? now - tc->enq_ts : 0;
-	tc->enq_ts = 0;
-	if (slot >= TRIAGE_NR_SLOTS)
-		return;
-	if (tc->enq_cpu == cpu && tc->snap_slot == slot && slot < TRIAGE_MAX_LEVELS) {
-		lower = lower_levels_busy(cs, slot);
-		if (lower > tc->intf_snap)
-			intf = lower - tc->intf_snap;
-		if (intf > wait)
-			intf = wait;
-	}
-	cs->wait_ns[slot] += wait;
-	cs->wait_count[slot]++;
-	if (intf) {
-		cs->intf_ns[slot] += intf;
-		cs->intf_count[slot]++;
-	}
-	if (!tc->wl_id)
+	if (!triage_wait_end(&tc->wait, cs, tc->slot, now, cpu, &c) || !tc->wl_id)
 		return;
 	ws = wl_stats_get(tc->wl_id);
 	if (!ws)
 		return;
-	__sync_fetch_and_add(&ws->wait_ns, wait);
-	__sync_fetch_and_add(&ws->wait_count, 1);
-	__sync_fetch_and_add(&ws->wait_hist[wait_hist_bucket(wait)], 1);
-	if (intf) {
-		__sync_fetch_and_add(&ws->intf_ns, intf);
-		__sync_fetch_and_add(&ws->intf_count, 1);
-	}
-	ws->last_cpu = cpu;
-	ws->slot = slot;
+	TRIAGE_WL_CHARGE_WAIT(ws, &c, cpu, WL_ADD, WL_SET);
 }
 
 /* prev leaves the CPU after running delta ns. */
@@ -261,19 +218,8 @@ static __always_inline void slice_end_workload(__u32 wl_id, __u32 slot, __u32 cp
 
 	if (!ws)
 		return;
-	__sync_fetch_and_add(&ws->cpu_ns, delta);
-	if (involuntary)
-		__sync_fetch_and_add(&ws->nr_involuntary, 1);
-	else
-		__sync_fetch_and_add(&ws->nr_voluntary, 1);
-	ws->last_cpu = cpu;
-	ws->slot = slot;
+	TRIAGE_WL_CHARGE_SLICE(ws, delta, involuntary, cpu, slot, WL_ADD, WL_SET);
 }
-
-/* Policies of the fair class, which keeps prev_sum_exec_runtime. */
-#define SCHED_NORMAL 0
-#define SCHED_BATCH 3
-#define SCHED_IDLE 5
 
 /* prev leaves the CPU; our last event on this CPU was at most delta ago. */
 static __always_inline void slice_end(struct triage_cpu_stats *cs, const struct cpu_run *run,
@@ -282,8 +228,6 @@ static __always_inline void slice_end(struct triage_cpu_stats *cs, const struct 
 {
 	__u32 slot = run->slot, wl_id = run->wl_id;
 	struct task_ctx *tc;
-	__u64 fair_slice;
-	int policy;
 
 	if (run->pid != prev_pid) {
 		/*
@@ -292,25 +236,15 @@ static __always_inline void slice_end(struct triage_cpu_stats *cs, const struct 
 		 * still knows how long it has run since it was last picked;
 		 * for idle and other classes the slice stays unknown.
 		 */
-		policy = prev->policy;
-		if (!prev_pid ||
-		    (policy != SCHED_NORMAL && policy != SCHED_BATCH && policy != SCHED_IDLE))
+		if (!prev_pid || !triage_fair_policy(prev->policy))
 			return;
-		fair_slice = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
-		if (fair_slice < delta)
-			delta = fair_slice;
+		delta = triage_missed_slice(delta, prev->se.sum_exec_runtime,
+					    prev->se.prev_sum_exec_runtime);
 		tc = bpf_task_storage_get(&task_ctxs, prev, 0, 0);
 		slot = tc ? tc->slot : TRIAGE_SLOT_UNTAGGED;
 		wl_id = tc ? tc->wl_id : 0;
 	}
-	if (!prev_pid) {
-		cs->idle_ns += delta;
-		return;
-	}
-	if (slot >= TRIAGE_NR_SLOTS)
-		return;
-	cs->busy_ns[slot] += delta;
-	if (wl_id)
+	if (triage_slice_charge(cs, prev_pid, slot, delta) && wl_id)
 		slice_end_workload(wl_id, slot, cpu, delta, involuntary);
 }
 
@@ -350,7 +284,7 @@ int BPF_PROG(triage_switch, bool preempt, struct task_struct *prev, struct task_
 
 	if (!next->pid) {
 		run->pid = 0;
-		run->slot = SLOT_IDLE;
+		run->slot = TRIAGE_SLOT_IDLE;
 		run->wl_id = 0;
 		run->run_start = now;
 		return 0;
@@ -361,7 +295,7 @@ int BPF_PROG(triage_switch, bool preempt, struct task_struct *prev, struct task_
 		return 0;
 	}
 	task_tag_refresh(tc, next);
-	if (tc->enq_ts)
+	if (triage_waiting(&tc->wait))
 		wait_end(tc, cs, now, cpu);
 	run->pid = next->pid;
 	run->slot = tc->slot;

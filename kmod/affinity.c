@@ -24,8 +24,6 @@
  * them with the task's cpuset as sched_setaffinity() does (that helper is
  * not exported): the agent keeps masks within the cpusets it manages.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/cpumask.h>
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
@@ -306,9 +304,8 @@ int triage_cmd_set_affinity(struct sk_buff *skb, struct genl_info *info)
 	pid_t tgid;
 	int err;
 
-	if (TRIAGE_REQUIRE(info, TRIAGE_ATTR_TGID) || TRIAGE_REQUIRE(info, TRIAGE_ATTR_CPUMASK))
-		return -EINVAL;
-	err = triage_check_flags(flags_attr, TRIAGE_AFFINITY_FLAGS_ALL, info->extack);
+	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_TGID) | TRIAGE_NEED(TRIAGE_ATTR_CPUMASK),
+				TRIAGE_AFFINITY_FLAGS_ALL);
 	if (err)
 		return err;
 	if (flags_attr)
@@ -395,9 +392,7 @@ int triage_cmd_reset_affinity(struct sk_buff *skb, struct genl_info *info)
 	struct triage_aff *a;
 	int err;
 
-	if (TRIAGE_REQUIRE(info, TRIAGE_ATTR_TGID))
-		return -EINVAL;
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_TGID), 0);
 	if (err)
 		return err;
 	mutex_lock(&aff_mutex);

@@ -17,8 +17,6 @@
  * workload that waits too long all the time costs a few messages a
  * second, and each one says how many were suppressed since the last.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>

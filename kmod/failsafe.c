@@ -16,8 +16,6 @@
  * tells apart. Out of memory in the notifier, every policy is restored:
  * the safe side.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/slab.h>

@@ -11,8 +11,6 @@
  * The handlers live with the state they change (tags.c, affinity.c, ...);
  * this file holds the family, its policies and GET_VERSION.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/cpumask.h>
 #include <net/genetlink.h>
 
@@ -52,13 +50,40 @@ static const struct nla_policy triage_wl_id_policy[TRIAGE_ATTR_MAX + 1] = {
 	[TRIAGE_ATTR_FLAGS] = { .type = NLA_U32 },
 };
 
-int triage_check_flags(const struct nlattr *attr, u32 known, struct netlink_ext_ack *extack)
+static int triage_check_flags(const struct nlattr *attr, u32 known,
+			      struct netlink_ext_ack *extack)
 {
 	if (attr && (nla_get_u32(attr) & ~known)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr, "TRIAGE_ATTR_FLAGS: unknown flag bits");
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/* NL_SET_ERR_MSG() takes a literal only: one case per attribute. */
+#define TRIAGE_MISSING_CASE(type)                                           \
+	case type:                                                          \
+		NL_SET_ERR_MSG(extack, "missing attribute " #type);          \
+		break;
+
+static int triage_missing(struct netlink_ext_ack *extack, int type)
+{
+	TRIAGE_SET_ATTR_MISS(extack, type);
+	switch (type) {
+	TRIAGE_REQUIRABLE_ATTRS(TRIAGE_MISSING_CASE)
+	}
+	return -EINVAL;
+}
+
+int __triage_doit_check(struct genl_info *info, u64 required, u32 known_flags)
+{
+	int type;
+
+	BUILD_BUG_ON(TRIAGE_ATTR_MAX >= 64);
+	for (type = 0; type <= TRIAGE_ATTR_MAX; type++)
+		if ((required & TRIAGE_NEED(type)) && !info->attrs[type])
+			return triage_missing(info->extack, type);
+	return triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], known_flags, info->extack);
 }
 
 /*
@@ -93,7 +118,7 @@ static int triage_cmd_get_version(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, 0, 0);
 	if (err)
 		return err;
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);

@@ -12,8 +12,6 @@
  * finds nothing, without CONFIG_PM_DEVFREQ there is no devfreq: both
  * answer -ENODEV and leave TRIAGE_FEAT_GPU clear.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/devfreq.h>
 #include <linux/math64.h>
 #include <linux/of.h>
@@ -92,7 +90,7 @@ int triage_cmd_get_gpu_stats(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, 0, 0);
 	if (err)
 		return err;
 	if (gpu_read(&st)) {

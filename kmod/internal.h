@@ -18,6 +18,7 @@
 
 #include "triage/abi.h"
 #include "triage/sensors.h"
+#include "triage/sensors_math.h"
 #include "triage/genl.h"
 #include "compat.h"
 
@@ -25,11 +26,6 @@
 
 /* Limits of the tables, the same as the BPF maps'. */
 #define TRIAGE_MAX_TAGS (8 * TRIAGE_MAX_WORKLOADS)
-
-/* Per-CPU run state: slot of a CPU running its idle task. */
-#define TRIAGE_SLOT_IDLE (TRIAGE_NR_SLOTS + 1)
-/* Per-task wait state: no interference snapshot taken. */
-#define TRIAGE_SLOT_NO_SNAPSHOT TRIAGE_NR_SLOTS
 
 /* ---- main.c: parameters, shared workqueue, features ---- */
 extern unsigned int triage_task_slots;
@@ -44,22 +40,29 @@ extern struct genl_family triage_family;
 enum triage_mcgrp { TRIAGE_MCGRP_EVENTS };
 int triage_genl_init(void);
 void triage_genl_exit(void);
-int triage_check_flags(const struct nlattr *attr, u32 known, struct netlink_ext_ack *extack);
 void *triage_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
 int triage_reply(struct genl_info *info, struct sk_buff *msg, void *hdr);
 
 /*
- * A required attribute is missing: -EINVAL, with the attribute named in
- * the extended ACK (as text, and as miss_type where the kernel has it).
+ * The opening of every doit handler, after the core checked the policy
+ * and GENL_ADMIN_PERM: each attribute of required (TRIAGE_NEED() bits)
+ * must be there, checked in attribute order, the first missing one
+ * answered -EINVAL and named in the extended ACK (as text, and as
+ * miss_type where the kernel has it); then TRIAGE_ATTR_FLAGS may hold
+ * only bits of known_flags (-EOPNOTSUPP, with the attribute in the
+ * extended ACK). Attributes a handler may require are listed here, so
+ * that genl.c can name each in its message.
  */
-#define TRIAGE_REQUIRE(info, type)                                                     \
-	({                                                                             \
-		bool __missing = !(info)->attrs[type];                                 \
-		if (__missing) {                                                       \
-			TRIAGE_SET_ATTR_MISS((info)->extack, type);                    \
-			NL_SET_ERR_MSG((info)->extack, "missing attribute " #type);    \
-		}                                                                      \
-		__missing;                                                             \
+#define TRIAGE_REQUIRABLE_ATTRS(X) \
+	X(TRIAGE_ATTR_TGID) X(TRIAGE_ATTR_SLOT) X(TRIAGE_ATTR_WL_ID) X(TRIAGE_ATTR_CPUMASK)
+#define TRIAGE_NEED(type) BIT_ULL(type)
+#define TRIAGE_NEED_OR(type) | TRIAGE_NEED(type)
+#define TRIAGE_REQUIRABLE (0 TRIAGE_REQUIRABLE_ATTRS(TRIAGE_NEED_OR))
+int __triage_doit_check(struct genl_info *info, u64 required, u32 known_flags);
+#define triage_doit_check(info, required, known_flags)                         \
+	({                                                                     \
+		BUILD_BUG_ON((required) & ~(u64)TRIAGE_REQUIRABLE);            \
+		__triage_doit_check(info, required, known_flags);              \
 	})
 
 /* ---- tags.c: tgid -> (slot, workload), workload counters ---- */

@@ -12,8 +12,6 @@
  * Missing kernel pieces (a tracepoint, the netlink notifier, a devfreq
  * GPU) turn one feature bit off rather than failing the load.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/kernel.h>
 #include <linux/log2.h>
 #include <linux/module.h>

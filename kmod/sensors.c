@@ -33,9 +33,6 @@
  * top of __schedule(): slices and waits shift by the scheduler's own path
  * (docs/kmod.md gives measured figures), counts are identical.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
-#include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
@@ -52,13 +49,10 @@ struct triage_task_slot {
 	u32 tgid;
 	u32 slot;         /* cached tag: slot, TRIAGE_SLOT_UNTAGGED if none */
 	u32 threshold_us; /* cached tag: WAIT_EXCEEDED threshold */
-	u32 enq_cpu;      /* CPU whose runqueue the task was put on */
-	u32 snap_slot;    /* slot intf_snap was taken for, or NO_SNAPSHOT */
 	u32 pad;
 	u64 tag_gen;          /* triage_tags_gen the cache was filled at */
 	struct triage_wl *wl; /* cached tag: workload, NULL if none */
-	u64 enq_ts;           /* start of the current wait; 0: not waiting */
-	u64 intf_snap;        /* lower-level busy sum on enq_cpu at enqueue */
+	struct triage_wait_state wait; /* the runqueue wait in progress */
 };
 
 /* Who runs on a CPU now and since when; written by that CPU's switch
@@ -114,7 +108,7 @@ static void task_slot_claim(struct triage_task_slot *e, const struct task_struct
 	e->tgid = p->tgid;
 	e->tag_gen = 0;
 	e->wl = NULL;
-	e->enq_ts = 0;
+	e->wait.enq_ts = 0;
 }
 
 /* Brings e's cached tag up to date; cheap when no tag changed. */
@@ -137,29 +131,10 @@ static void task_tag_refresh(struct triage_task_slot *e, const struct task_struc
 	e->tag_gen = gen;
 }
 
-/* ---- counters ---- */
+/* ---- counters: the arithmetic is triage/sensors_math.h's ---- */
 
-static u64 lower_levels_busy(const struct triage_cpu_stats *cs, u32 slot)
-{
-	u64 sum = 0;
-	u32 s;
-
-	for (s = slot + 1; s < TRIAGE_MAX_LEVELS; s++)
-		sum += READ_ONCE(cs->busy_ns[s]);
-	return sum;
-}
-
-/* Same rule as wait_hist_bucket() in bpf/sensors.bpf.h. */
-static u32 wait_hist_bucket(u64 wait_ns)
-{
-	u64 wait_us = div_u64(wait_ns, NSEC_PER_USEC);
-	u32 b;
-
-	if (!wait_us)
-		return 0;
-	b = ilog2(wait_us);
-	return min_t(u32, b, TRIAGE_HIST_BUCKETS - 1);
-}
+/* Workload counters are shared by CPUs. */
+#define WL_ADD(field, n) atomic64_add(n, &(field))
 
 /* A wait starts: when, where, and how much lower-level time the target
  * CPU had run so far (including the partial slice running there).
@@ -168,62 +143,32 @@ static void wait_start(struct triage_task_slot *e, u64 now, unsigned int cpu)
 {
 	const struct triage_cpu *rc;
 	u32 slot = e->slot, run_slot;
-	u64 snap, run_start;
+	u64 lower, run_start;
 
-	e->enq_ts = now ?: 1;
-	e->enq_cpu = cpu;
-	e->snap_slot = TRIAGE_SLOT_NO_SNAPSHOT;
-	if (slot >= TRIAGE_MAX_LEVELS || cpu >= nr_cpu_ids)
+	if (!triage_wait_begin(&e->wait, slot, now, cpu) || cpu >= nr_cpu_ids)
 		return;
 	rc = per_cpu_ptr(triage_cpus, cpu);
-	snap = lower_levels_busy(&rc->stats, slot);
+	lower = triage_lower_levels_busy(&rc->stats, slot);
 	run_slot = READ_ONCE(rc->run_slot);
 	run_start = READ_ONCE(rc->run_start);
-	if (run_slot > slot && run_slot < TRIAGE_MAX_LEVELS && run_start && now > run_start)
-		snap += now - run_start;
-	e->intf_snap = snap;
-	e->snap_slot = slot;
+	triage_wait_snapshot(&e->wait, slot, lower, run_slot, run_start, now);
 }
 
 /* p is switched in on cpu: its wait ends. */
 static void wait_end(struct triage_task_slot *e, struct triage_cpu *c, u64 now, unsigned int cpu,
 		     const struct task_struct *p)
 {
-	struct triage_cpu_stats *cs = &c->stats;
-	u64 wait, intf = 0, lower;
+	struct triage_wait_charge w;
 	struct triage_wl *wl;
-	u32 slot = e->slot;
 
-	/* Behind: another CPU's clock after a migration; a tiny wait. */
-	wait = now > e->enq_ts ? now - e->enq_ts : 0;
-	e->enq_ts = 0;
-	if (slot >= TRIAGE_NR_SLOTS)
+	if (!triage_wait_end(&e->wait, &c->stats, e->slot, now, cpu, &w))
 		return;
-	if (e->enq_cpu == cpu && e->snap_slot == slot && slot < TRIAGE_MAX_LEVELS) {
-		lower = lower_levels_busy(cs, slot);
-		if (lower > e->intf_snap)
-			intf = min(lower - e->intf_snap, wait);
-	}
-	cs->wait_ns[slot] += wait;
-	cs->wait_count[slot]++;
-	if (intf) {
-		cs->intf_ns[slot] += intf;
-		cs->intf_count[slot]++;
-	}
 	wl = e->wl;
 	if (!wl)
 		return;
-	atomic64_add(wait, &wl->wait_ns);
-	atomic64_inc(&wl->wait_count);
-	atomic64_inc(&wl->wait_hist[wait_hist_bucket(wait)]);
-	if (intf) {
-		atomic64_add(intf, &wl->intf_ns);
-		atomic64_inc(&wl->intf_count);
-	}
-	WRITE_ONCE(wl->last_cpu, cpu);
-	WRITE_ONCE(wl->slot, slot);
-	if (e->threshold_us && wait > (u64)e->threshold_us * NSEC_PER_USEC)
-		triage_event_wait_exceeded(wl, p, slot, wait, e->threshold_us, now);
+	TRIAGE_WL_CHARGE_WAIT(wl, &w, cpu, WL_ADD, WRITE_ONCE);
+	if (e->threshold_us && w.wait_ns > (u64)e->threshold_us * NSEC_PER_USEC)
+		triage_event_wait_exceeded(wl, p, w.slot, w.wait_ns, e->threshold_us, now);
 }
 
 /* The workload of the task running on c, if its tag is still current. */
@@ -234,11 +179,9 @@ static struct triage_wl *run_wl(const struct triage_cpu *c, u64 gen)
 	return c->run_wl_id ? triage_wl_find(c->run_wl_id) : NULL;
 }
 
-/* Policies of the fair class, which keeps prev_sum_exec_runtime. */
-static bool fair_policy(int policy)
-{
-	return policy == SCHED_NORMAL || policy == SCHED_BATCH || policy == SCHED_IDLE;
-}
+/* triage_fair_policy() spells the uapi values. */
+static_assert(TRIAGE_SCHED_NORMAL == SCHED_NORMAL && TRIAGE_SCHED_BATCH == SCHED_BATCH &&
+	      TRIAGE_SCHED_IDLE == SCHED_IDLE);
 
 /* prev leaves the CPU; the last event on this CPU was delta ago. */
 static void slice_end(struct triage_cpu *c, struct task_struct *prev, u32 prev_pid, u64 delta,
@@ -248,36 +191,25 @@ static void slice_end(struct triage_cpu *c, struct task_struct *prev, u32 prev_p
 	struct triage_tag_node *t;
 	struct triage_wl *wl;
 	u32 slot = c->run_slot;
-	u64 fair_slice;
 
 	if (c->run_pid != prev_pid) {
 		/* prev got the CPU without a sched_switch event (some VM
 		 * kernels resume a task behind the tracepoint's back): take
 		 * its slice from CFS, capped; idle and other classes lose it.
 		 */
-		if (!prev_pid || !fair_policy(prev->policy))
+		if (!prev_pid || !triage_fair_policy(prev->policy))
 			return;
-		fair_slice = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
-		delta = min(delta, fair_slice);
+		delta = triage_missed_slice(delta, prev->se.sum_exec_runtime,
+					    prev->se.prev_sum_exec_runtime);
 		t = triage_tag_find(prev->tgid);
 		slot = t ? t->slot : TRIAGE_SLOT_UNTAGGED;
 		wl = t ? t->wl : NULL;
 	} else {
 		wl = prev_pid ? run_wl(c, gen) : NULL;
 	}
-	if (!prev_pid) {
-		cs->idle_ns += delta;
+	if (!triage_slice_charge(cs, prev_pid, slot, delta) || !wl)
 		return;
-	}
-	if (slot >= TRIAGE_NR_SLOTS)
-		return;
-	WRITE_ONCE(cs->busy_ns[slot], cs->busy_ns[slot] + delta);
-	if (!wl)
-		return;
-	atomic64_add(delta, &wl->cpu_ns);
-	atomic64_inc(involuntary ? &wl->nr_involuntary : &wl->nr_voluntary);
-	WRITE_ONCE(wl->last_cpu, cpu);
-	WRITE_ONCE(wl->slot, slot);
+	TRIAGE_WL_CHARGE_SLICE(wl, delta, involuntary, cpu, slot, WL_ADD, WRITE_ONCE);
 }
 
 static void run_set(struct triage_cpu *c, u32 pid, u32 slot, struct triage_wl *wl, u64 gen)
@@ -314,7 +246,7 @@ static TRIAGE_SWITCH_PROBE(triage_probe_switch)
 		e = task_slot_lock(prev);
 		if (e) {
 			if (!task_slot_owned(e, prev)) {
-				if (e->enq_ts)
+				if (triage_waiting(&e->wait))
 					atomic64_inc(&task_slot_collisions);
 				task_slot_claim(e, prev);
 			}
@@ -334,7 +266,7 @@ static TRIAGE_SWITCH_PROBE(triage_probe_switch)
 	}
 	e = task_slot_lock(next);
 	if (e && !task_slot_owned(e, next)) {
-		if (e->enq_ts) {
+		if (triage_waiting(&e->wait)) {
 			/* Another task's wait is in progress in this entry:
 			 * leave it, and run next without a cached tag.
 			 */
@@ -350,7 +282,7 @@ static TRIAGE_SWITCH_PROBE(triage_probe_switch)
 		goto out;
 	}
 	task_tag_refresh(e, next, gen);
-	if (e->enq_ts)
+	if (triage_waiting(&e->wait))
 		wait_end(e, c, now, cpu, next);
 	run_set(c, next->pid, e->slot, e->wl, gen);
 	task_slot_unlock(e);
@@ -370,7 +302,7 @@ static void triage_probe_wakeup(void *data, struct task_struct *p)
 	e = task_slot_lock(p);
 	if (e) {
 		if (!task_slot_owned(e, p)) {
-			if (e->enq_ts)
+			if (triage_waiting(&e->wait))
 				atomic64_inc(&task_slot_collisions);
 			task_slot_claim(e, p);
 		}
@@ -395,7 +327,7 @@ static TRIAGE_EXIT_PROBE(triage_probe_exit)
 	if (e) {
 		if (task_slot_owned(e, p)) {
 			e->pid = 0;
-			e->enq_ts = 0;
+			e->wait.enq_ts = 0;
 		}
 		task_slot_unlock(e);
 	}

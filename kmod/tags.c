@@ -16,8 +16,6 @@
  * TAG checks under the lock that the group is alive: a group whose last
  * thread already ran the exit probe could otherwise keep a tag forever.
  */
-#define pr_fmt(fmt) "triage: " fmt
-
 #include <linux/hashtable.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -93,10 +91,8 @@ int triage_cmd_tag(struct sk_buff *skb, struct genl_info *info)
 	bool alive;
 	int err;
 
-	if (TRIAGE_REQUIRE(info, TRIAGE_ATTR_TGID) || TRIAGE_REQUIRE(info, TRIAGE_ATTR_SLOT) ||
-	    TRIAGE_REQUIRE(info, TRIAGE_ATTR_WL_ID))
-		return -EINVAL;
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_TGID) | TRIAGE_NEED(TRIAGE_ATTR_SLOT) |
+					      TRIAGE_NEED(TRIAGE_ATTR_WL_ID), 0);
 	if (err)
 		return err;
 	tgid = nla_get_u32(info->attrs[TRIAGE_ATTR_TGID]);
@@ -174,9 +170,7 @@ int triage_cmd_untag(struct sk_buff *skb, struct genl_info *info)
 	struct triage_tag_node *t;
 	int err;
 
-	if (TRIAGE_REQUIRE(info, TRIAGE_ATTR_TGID))
-		return -EINVAL;
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_TGID), 0);
 	if (err)
 		return err;
 	raw_spin_lock(&triage_tags_lock);
@@ -202,9 +196,7 @@ int triage_cmd_forget_wl(struct sk_buff *skb, struct genl_info *info)
 	unsigned int bkt;
 	int err;
 
-	if (TRIAGE_REQUIRE(info, TRIAGE_ATTR_WL_ID))
-		return -EINVAL;
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_WL_ID), 0);
 	if (err)
 		return err;
 	raw_spin_lock(&triage_tags_lock);
@@ -289,9 +281,7 @@ int triage_cmd_get_wl_stats(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	if (TRIAGE_REQUIRE(info, TRIAGE_ATTR_WL_ID))
-		return -EINVAL;
-	err = triage_check_flags(info->attrs[TRIAGE_ATTR_FLAGS], 0, info->extack);
+	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_WL_ID), 0);
 	if (err)
 		return err;
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);

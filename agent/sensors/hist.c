@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Math on the log2 runqueue-wait histograms the sensors fill (wl_stats):
- * bucket numbering identical to the BPF and kmod side, windows between two
- * samples, and quantiles for the protection loop's p99 targets.
+ * the bucket rule of the BPF and kmod side (triage/sensors_math.h, compiled
+ * into all three), windows between two samples, and quantiles for the
+ * protection loop's p99 targets.
  */
 #include "sensors/hist.h"
 
+#include "triage/sensors_math.h"
+
 unsigned hist_bucket(uint64_t ns)
 {
-	uint64_t wait_us = ns / 1000;
-	unsigned bucket;
-
-	/* Waits under 1 us share bucket 0 with [1, 2) us. */
-	if (!wait_us)
-		return 0;
-	bucket = 63 - (unsigned)__builtin_clzll(wait_us);
-	return bucket < TRIAGE_HIST_BUCKETS ? bucket : TRIAGE_HIST_BUCKETS - 1;
+	/* The sensors' own rule: waits under 1 us share bucket 0 with
+	 * [1, 2) us, the last bucket holds everything above. */
+	return triage_wait_hist_bucket(ns);
 }
 
 void hist_bucket_bounds_us(unsigned b, double *lo, double *hi)

@@ -9,7 +9,8 @@
 
 #include "triage/abi.h"
 
-/* Bucket of a wait of ns nanoseconds, as the sensors compute it. */
+/* Bucket of a wait of ns nanoseconds, as the sensors compute it
+ * (triage_wait_hist_bucket() of triage/sensors_math.h). */
 unsigned hist_bucket(uint64_t ns);
 
 /* Lower and upper bound of bucket b in microseconds: [lo, hi). */
