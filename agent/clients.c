@@ -23,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpulist.h"
 #include "policy/affinity.h"
 #include "agent.h"
+#include "clock.h"
 #include "clients.h"
 #include "client_shm.h"
 #include "platform.h"
@@ -453,7 +455,7 @@ static void limit_workload(struct agent *a, struct agent_client *c, const cpu_se
 
 	if (workloads_rel(&a->cfg, c->level, c->name, rel, sizeof(rel)))
 		return;
-	platform_cpu_list(all, list, sizeof(list));
+	cpulist_format(all, list, sizeof(list));
 	/* A level pinned to its own CPUs keeps them; the stages then pin
 	 * threads only. */
 	if (!lv->cpus[0] && list[0] && strcmp(list, c->cpus)) {
@@ -570,7 +572,6 @@ double agent_clients_severity(const struct agent *a, uint32_t wl_id, double sche
 {
 	const struct agent_client *c = agent_client_of(a, wl_id);
 	const struct triage_client_shm *s = c ? &c->seen : NULL;
-	struct timespec ts;
 	uint64_t now, stale_ns;
 
 	if (latency)
@@ -579,8 +580,7 @@ double agent_clients_severity(const struct agent *a, uint32_t wl_id, double sche
 		return sched_severity;
 	/* A client that stopped finishing inferences has no fresh latency:
 	 * the scheduler's view is all there is. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	now = mono_ns();
 	stale_ns = (uint64_t)(1e6 * (2 * s->latency_ms > 1000 ? 2 * s->latency_ms : 1000));
 	if (s->rate_hz > 0 && 3e9 / s->rate_hz > (double)stale_ns)
 		stale_ns = (uint64_t)(3e9 / s->rate_hz);
@@ -623,7 +623,7 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 		cpu_set_t set;
 
 		triage_client_stage_cpus(&c->assigned[s], &set);
-		platform_cpu_list(&set, list, sizeof(list));
+		cpulist_format(&set, list, sizeof(list));
 		json_object_object_add(js, "first", json_object_new_int((int)c->assigned[s].first));
 		json_object_object_add(js, "last", json_object_new_int((int)c->assigned[s].last));
 		json_object_object_add(js, "threads", json_object_new_int((int)c->assigned[s].threads));

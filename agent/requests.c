@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "agent.h"
 #include "fsutil.h"
 #include "log.h"
@@ -33,14 +34,6 @@ static struct json_object *reply_error(const char *fmt, ...)
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(msg));
 	return o;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static struct json_object *reply_ok(void)
@@ -359,7 +352,7 @@ struct json_object *agent_handle_request(struct agent *a, struct json_object *re
 		return reply_error("request has no \"cmd\" string");
 	cmd = json_object_get_string(jcmd);
 	if (!strcmp(cmd, "status"))
-		return status_json(a, now_ns());
+		return status_json(a, mono_ns());
 	if (!strcmp(cmd, "stats"))
 		return stats_json(a);
 	if (!strcmp(cmd, "tag"))

@@ -5,7 +5,9 @@
  * shows is exactly what the protection loop sees.
  */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "numparse.h"
 #include "policy/match.h"
 
 #define EXIT_USAGE 2
@@ -322,7 +325,7 @@ static int parse_target(int argc, char **argv, const char *cmd, bool need_level,
 		{ "latency-ms", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	char err[256];
 	int c;
 
 	optind = 1;
@@ -335,11 +338,9 @@ static int parse_target(int argc, char **argv, const char *cmd, bool need_level,
 		} else if (c == 'm') {
 			t->model = optarg;
 		} else if (c == 't') {
-			errno = 0;
-			t->latency_ms = strtod(optarg, &end);
-			if (errno || *end || !(t->latency_ms > 0)) {
-				fprintf(stderr, "triagectl %s: --latency-ms: \"%s\" is not a positive number\n",
-					cmd, optarg);
+			if (num_parse_double_above(optarg, 0, DBL_MAX, &t->latency_ms, err,
+						   sizeof(err))) {
+				fprintf(stderr, "triagectl %s: --latency-ms: %s\n", cmd, err);
 				return -1;
 			}
 		} else {
@@ -378,7 +379,7 @@ static int cmd_tag(int argc, char **argv)
 {
 	struct json_object *reply, *model;
 	struct target t;
-	char *end;
+	char err[256];
 	long pid;
 	int first = parse_target(argc, argv, "tag", false, &t);
 
@@ -388,10 +389,8 @@ static int cmd_tag(int argc, char **argv)
 		fprintf(stderr, "triagectl tag: exactly one PID expected\n");
 		return EXIT_USAGE;
 	}
-	errno = 0;
-	pid = strtol(argv[first], &end, 10);
-	if (errno || *end || pid <= 0) {
-		fprintf(stderr, "triagectl tag: \"%s\" is not a process id\n", argv[first]);
+	if (num_parse_long(argv[first], 1, LONG_MAX, &pid, err, sizeof(err))) {
+		fprintf(stderr, "triagectl tag: PID: %s\n", err);
 		return EXIT_USAGE;
 	}
 	reply = ask(tag_request(&t, pid));

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpulist.h"
+#include "clock.h"
 #include "agent.h"
 #include "ctl/ctl.h"
 #include "doctor/doctor.h"
@@ -44,14 +46,6 @@ struct options {
 	enum sensors_kind sensors;
 	bool doctor, check_config, keep_pins;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void usage(FILE *out)
 {
@@ -179,7 +173,7 @@ static int setup_levels(struct agent *a)
 	}
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *l = &a->cfg.levels[i];
-		int n = l->cpus[0] ? cpulist_count(l->cpus) : count_online_cpus();
+		int n = l->cpus[0] ? cpulist_parse(l->cpus, strlen(l->cpus), CPU_SETSIZE, 0, NULL) : count_online_cpus();
 
 		ceiling[i] = n > 0 ? n : count_online_cpus();
 		workloads_level_rel(&a->cfg, i, rel, sizeof(rel));
@@ -304,7 +298,7 @@ static int loop_open(struct agent *a, struct loop *lp)
 		log_err("epoll: %s", strerror(errno));
 		return -1;
 	}
-	lp->last_tick_ns = lp->last_status_ns = lp->last_rules_ns = now_ns();
+	lp->last_tick_ns = lp->last_status_ns = lp->last_rules_ns = mono_ns();
 	return 0;
 }
 
@@ -360,7 +354,7 @@ static void on_tick(struct agent *a, struct loop *lp)
 {
 	struct protect_sample sample = { .nr_levels = a->cfg.nr_levels };
 	struct protect_decision d;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	drain(lp->tick_fd);
 	if (a->cfg.nr_rules && now - lp->last_rules_ns >= a->cfg.rule_scan_ms * 1000000ull) {
@@ -397,7 +391,7 @@ static void on_tick(struct agent *a, struct loop *lp)
 
 static void on_status(struct agent *a, struct loop *lp)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 	char line[1024];
 
 	drain(lp->status_fd);
@@ -484,7 +478,7 @@ static int run_loop(struct agent *a, struct loop *lp)
 				/* After the protection loop's decision, which must
 				 * not wait for a search. */
 				agent_clients_scan(a);
-				agent_plan_step(&a->plan, &a->cfg, &a->reg, now_ns());
+				agent_plan_step(&a->plan, &a->cfg, &a->reg, mono_ns());
 				agent_clients_enforce(a);
 				break;
 			case SRC_STATUS:

@@ -36,7 +36,9 @@
  * and key-value lines for scripts (platform, mape_before, mape_after,
  * mappings, dnn_mappings); progress on stderr.
  */
+#include <float.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -54,7 +56,10 @@
 #define HAVE_X86 0
 #endif
 
+#include "cpulist.h"
+#include "clock.h"
 #include "exec.h"
+#include "numparse.h"
 #include "platform.h"
 #include "zoo.h"
 #include "planner.h"
@@ -97,14 +102,6 @@ struct options {
 	bool peak, speed;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int online_cpus(int *cpus, int max)
 {
 	cpu_set_t set;
@@ -116,13 +113,6 @@ static int online_cpus(int *cpus, int max)
 		if (CPU_ISSET(c, &set))
 			cpus[n++] = c;
 	return n;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* ---- peak FLOP rate ------------------------------------------------------- */
@@ -232,9 +222,9 @@ static void *peak_thread(void *arg)
 	sched_setaffinity(0, sizeof(one), &one);
 	peak_loop(j->fma, j->iters / 8); /* wake the core to its clock */
 	pthread_barrier_wait(j->start);
-	t0 = now_ns();
+	t0 = mono_ns();
 	j->sink = peak_loop(j->fma, j->iters);
-	j->seconds = (double)(now_ns() - t0) / 1e9;
+	j->seconds = (double)(mono_ns() - t0) / 1e9;
 	return NULL;
 }
 
@@ -253,9 +243,9 @@ static double measure_peak(int threads, bool fma)
 	if (threads > n)
 		threads = n;
 	/* Calibrate on this thread: iterations for about 0.15 s. */
-	t0 = now_ns();
+	t0 = mono_ns();
 	jobs[0].sink = peak_loop(fma, iters);
-	iters = (uint64_t)((double)iters * 0.15e9 / (double)(now_ns() - t0 + 1));
+	iters = (uint64_t)((double)iters * 0.15e9 / (double)(mono_ns() - t0 + 1));
 	if (iters < 1000)
 		iters = 1000;
 	for (int round = 0; round < 10; round++) {
@@ -355,7 +345,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct exec_result r;
 
-	w->started = now_ns();
+	w->started = mono_ns();
 	for (;;) {
 		if (exec_submit(w->e, w->input, w->total) || exec_collect(w->e, NULL, &r)) {
 			w->failed = true;
@@ -382,16 +372,6 @@ static double worker_rate(const struct worker *w)
 	if (w->in_window >= 3)
 		return (double)(w->in_window - 1) / ((double)(w->last - w->first) / 1e9);
 	return (double)w->total / ((double)(w->end - w->started) / 1e9);
-}
-
-static float *make_input(struct dnn_exec *e)
-{
-	size_t n = exec_input_floats(e);
-	float *in = malloc(n * sizeof(*in));
-
-	for (size_t i = 0; in && i < n; i++)
-		in[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
-	return in;
 }
 
 /* ---- estimate versus measure ------------------------------------------------------ */
@@ -515,12 +495,12 @@ static int run_mapping(const struct options *o, const struct plan_platform *plat
 			goto out;
 		}
 		created++;
-		w[i].input = make_input(w[i].e);
+		w[i].input = exec_input_alloc(w[i].e);
 		if (!w[i].input) {
 			fprintf(stderr, "cpu-estimate: out of memory\n");
 			goto out;
 		}
-		platform_cpu_list(&ep.stages[0].cpus, cpus, sizeof(cpus));
+		cpulist_format(&ep.stages[0].cpus, cpus, sizeof(cpus));
 		*r = (struct row){ .mapping = k + 1,
 				   .model = sp->model[i],
 				   .est = est.throughput[i],
@@ -531,7 +511,7 @@ static int run_mapping(const struct options *o, const struct plan_platform *plat
 			 cpus);
 		r->klass = sp->nr == 1 ? 0 : m->dnn[i].stages[0].cores > 0 ? 1 : 2;
 	}
-	t0 = now_ns();
+	t0 = mono_ns();
 	for (int i = 0; i < sp->nr; i++) {
 		w[i].win_begin = t0 + (uint64_t)(o->warmup * 1e9);
 		w[i].win_end = w[i].win_begin + (uint64_t)(o->seconds * 1e9);
@@ -690,50 +670,27 @@ static int run_estimate(const struct options *o)
 
 /* ---- executor speed (without bench/exec-speed) -------------------------------------- */
 
-/* Median ms of `runs` lone inferences of m after 3, one stage of `threads`
- * threads pinned to the first CPUs. 0, or -1 with err. */
+/* Median ms of `runs` lone inferences of m after 3 (the upper middle one
+ * for an even count), one stage of `threads` threads pinned to the first
+ * CPUs. 0, or -1 with err. */
 static int median_ms(const struct dnn_model *m, int threads, const int *cpus, int runs,
 		     double *med, char *err, size_t errlen)
 {
-	double *ms = calloc((size_t)runs, sizeof(*ms));
-	struct exec_result r;
+	struct exec_time_opts o = { .warmup = 3, .runs = runs };
+	struct exec_timing t;
 	struct exec_plan ep;
 	struct dnn_exec *e;
-	float *in = NULL;
-	int ret = -1;
+	int ret;
 
-	if (!ms) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	exec_plan_single(m, threads, &ep);
 	CPU_ZERO(&ep.stages[0].cpus);
 	for (int c = 0; c < threads; c++)
 		CPU_SET(cpus[c], &ep.stages[0].cpus);
-	if (exec_create(m, 1, &ep, &e, err, errlen)) {
-		free(ms);
+	if (exec_create(m, 1, &ep, &e, err, errlen))
 		return -1;
-	}
-	in = make_input(e);
-	if (!in) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (int i = -3; i < runs; i++) {
-		if (exec_submit(e, in, 0) || exec_collect(e, NULL, &r)) {
-			snprintf(err, errlen, "%s", exec_error(e));
-			goto out;
-		}
-		if (i >= 0)
-			ms[i] = (double)(r.end_ns - r.begin_ns) / 1e6;
-	}
-	qsort(ms, (size_t)runs, sizeof(*ms), compare_double);
-	*med = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
-	ret = 0;
-out:
+	ret = exec_time(e, &o, &t, err, errlen);
+	*med = t.median_ms;
 	exec_destroy(e);
-	free(in);
-	free(ms);
 	return ret;
 }
 
@@ -808,19 +765,18 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'p': o.platform = optarg; break;
 		case 'm': o.models = optarg; break;
-		case 's': o.seconds = atof(optarg); break;
-		case 'w': o.warmup = atof(optarg); break;
-		case 'a': o.alpha = atof(optarg); break;
-		case 'l': o.limit = atoi(optarg); break;
-		case 'n': o.runs = atoi(optarg); break;
+		case 's': o.seconds = opt_double_above("--seconds", optarg, 0, DBL_MAX); break;
+		case 'w': o.warmup = opt_double("--warmup", optarg, 0, DBL_MAX); break;
+		case 'a': o.alpha = opt_double_above("--alpha", optarg, 0, 1); break;
+		case 'l': o.limit = (int)opt_long("--limit", optarg, 0, INT_MAX); break;
+		case 'n': o.runs = (int)opt_long("--runs", optarg, 1, INT_MAX); break;
 		case 'P': o.peak = true; break;
 		case 'S': o.speed = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !(o.seconds > 0) || o.warmup < 0 || !(o.alpha > 0 && o.alpha <= 1) ||
-	    o.runs < 1) {
+	if (optind < argc) {
 		usage(stderr);
 		return 2;
 	}

@@ -17,61 +17,44 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec.h"
+#include "numparse.h"
+
+#define MAX_THREAD_COUNTS 8
 
 struct options {
 	int runs, warmup;
-	int threads[8], nr_threads;
+	int threads[MAX_THREAD_COUNTS], nr_threads;
 	const char *spec;
 };
-
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* Median latency in ms of o->runs lone inferences; throughput in
  * inferences per second with the pipeline full, into *per_s. */
 static int measure(const struct dnn_model *m, const struct exec_plan *plan, const struct options *o,
 		   double *median_ms, double *per_s)
 {
-	uint64_t *lat = calloc(o->runs, sizeof(*lat)), begin;
+	struct exec_time_opts to = { .warmup = o->warmup, .runs = o->runs };
+	struct exec_timing t;
 	struct dnn_exec *e;
-	struct exec_result r;
 	char err[512];
+	uint64_t begin;
 	float *in;
 
 	if (exec_create(m, 1, plan, &e, err, sizeof(err))) {
 		fprintf(stderr, "exec-speed: %s\n", err);
-		free(lat);
 		return -1;
 	}
-	in = calloc(exec_input_floats(e), sizeof(float));
-	for (size_t k = 0; k < exec_input_floats(e); k++)
-		in[k] = (float)((k * 7919) % 1000) / 500.0f - 1.0f;
-	for (int k = 0; k < o->warmup + o->runs; k++) {
-		if (exec_submit(e, in, k) || exec_collect(e, NULL, &r)) {
-			fprintf(stderr, "exec-speed: %s\n", exec_error(e));
-			exec_destroy(e);
-			return -1;
-		}
-		if (k >= o->warmup)
-			lat[k - o->warmup] = r.end_ns - r.begin_ns;
+	in = exec_input_alloc(e);
+	if (!in || exec_time(e, &to, &t, err, sizeof(err))) {
+		fprintf(stderr, "exec-speed: %s\n", in ? err : "out of memory");
+		exec_destroy(e);
+		free(in);
+		return -1;
 	}
-	qsort(lat, o->runs, sizeof(*lat), compare_u64);
-	*median_ms = lat[o->runs / 2] / 1e6;
+	*median_ms = t.median_ms;
 	/* Throughput: keep submitting, collect once the pipeline is full. */
-	begin = now_ns();
+	begin = mono_ns();
 	for (int k = 0; k < o->runs; k++) {
 		if (exec_submit(e, in, k))
 			break;
@@ -80,10 +63,9 @@ static int measure(const struct dnn_model *m, const struct exec_plan *plan, cons
 	}
 	while (exec_in_flight(e))
 		exec_collect(e, NULL, NULL);
-	*per_s = o->runs / ((now_ns() - begin) / 1e9);
+	*per_s = o->runs / ((mono_ns() - begin) / 1e9);
 	exec_destroy(e);
 	free(in);
-	free(lat);
 	return 0;
 }
 
@@ -134,16 +116,26 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "n:w:t:p:h")) != -1) {
 		switch (opt) {
 		case 'n':
-			o.runs = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			o.runs = (int)opt_long("-n", optarg, 1, 1000000);
 			break;
 		case 'w':
-			o.warmup = atoi(optarg) >= 0 ? atoi(optarg) : 0;
+			o.warmup = (int)opt_long("-w", optarg, 0, 1000000);
 			break;
 		case 't':
 			o.nr_threads = 0;
-			for (char *tok = strtok(optarg, ","); tok && o.nr_threads < 8;
-			     tok = strtok(NULL, ","))
-				o.threads[o.nr_threads++] = atoi(tok);
+			for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+				if (o.nr_threads == MAX_THREAD_COUNTS) {
+					fprintf(stderr, "exec-speed: -t: at most %d counts\n",
+						MAX_THREAD_COUNTS);
+					return 2;
+				}
+				o.threads[o.nr_threads++] =
+					(int)opt_long("-t", tok, 1, EXEC_MAX_THREADS);
+			}
+			if (!o.nr_threads) {
+				fprintf(stderr, "exec-speed: -t: no thread count\n");
+				return 2;
+			}
 			break;
 		case 'p':
 			o.spec = optarg;

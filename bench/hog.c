@@ -4,12 +4,16 @@
  * SIGTERM/SIGINT or after --duration-s, prints how much work it got done per
  * second of wall time, the throughput a best-effort workload cares about.
  */
+#include <float.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "clock.h"
+#include "numparse.h"
 
 static volatile sig_atomic_t stop;
 
@@ -19,14 +23,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
 	double duration = 0, start, end;
@@ -34,22 +30,22 @@ int main(int argc, char **argv)
 	uint64_t chunks = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--duration-s"))
-		duration = atof(argv[2]);
+		duration = opt_double("--duration-s", argv[2], 0, DBL_MAX);
 	else if (argc != 1) {
 		fprintf(stderr, "usage: hog [--duration-s D]\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	start = now_s();
+	start = mono_s();
 	while (!stop) {
 		for (int i = 0; i < 100000; i++)
 			acc += (uint64_t)i ^ (acc >> 3);
 		chunks++;
-		if (duration > 0 && (chunks & 63) == 0 && now_s() - start >= duration)
+		if (duration > 0 && (chunks & 63) == 0 && mono_s() - start >= duration)
 			break;
 	}
-	end = now_s();
+	end = mono_s();
 	printf("hog: chunks %llu seconds %.3f chunks_per_s %.1f\n", (unsigned long long)chunks, end - start,
 	       (double)chunks / (end - start));
 	return 0;

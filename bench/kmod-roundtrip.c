@@ -13,6 +13,7 @@
  *   kmod-roundtrip [-n WORKLOADS] [-r REPEAT]
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,33 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "kmod/kmod_client.h"
+#include "numparse.h"
+#include "quantile.h"
 
 struct timing {
 	const char *name;
 	double *us;
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[(int)(q * (n - 1) + 0.5)];
-}
 
 static int count_workload(uint32_t wl_id, void *ctx)
 {
@@ -79,20 +62,15 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
 		switch (opt) {
 		case 'n':
-			nr = atoi(optarg);
+			nr = (int)opt_long("-n", optarg, 1, TRIAGE_MAX_WORKLOADS - 1);
 			break;
 		case 'r':
-			repeat = atoi(optarg);
+			repeat = (int)opt_long("-r", optarg, 1, INT_MAX);
 			break;
 		default:
 			fprintf(stderr, "usage: kmod-roundtrip [-n WORKLOADS] [-r REPEAT]\n");
 			return 2;
 		}
-	}
-	if (nr < 1 || nr >= TRIAGE_MAX_WORKLOADS || repeat < 1) {
-		fprintf(stderr, "kmod-roundtrip: -n must be 1..%d and -r positive\n",
-			TRIAGE_MAX_WORKLOADS - 1);
-		return 2;
 	}
 	c = kmod_client_open(&info, err, sizeof(err));
 	if (!c) {
@@ -132,17 +110,17 @@ int main(int argc, char **argv)
 		struct triage_wl_stats wl;
 		uint32_t nr_tgids;
 		int seen = 0, e = 0;
-		double t0 = now_us();
+		double t0 = mono_us();
 
 		e |= kmod_dump_workloads(c, count_workload, &seen);
-		t[0].us[r] = now_us() - t0;
-		t0 = now_us();
+		t[0].us[r] = mono_us() - t0;
+		t0 = mono_us();
 		e |= kmod_read_cpus(c, cpus, nr_cpus);
-		t[1].us[r] = now_us() - t0;
-		t0 = now_us();
+		t[1].us[r] = mono_us() - t0;
+		t0 = mono_us();
 		for (int i = 0; i < nr; i++)
 			e |= kmod_read_workload(c, (uint32_t)i + 1, &wl, &nr_tgids);
-		t[2].us[r] = now_us() - t0;
+		t[2].us[r] = mono_us() - t0;
 		if (e || seen < nr) {
 			fprintf(stderr, "kmod-roundtrip: round %d failed (%d of %d workloads dumped): %s\n",
 				r, seen, nr, kmod_client_error(c));
@@ -150,9 +128,13 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("workloads %d cpus %d repeat %d\n", nr, nr_cpus, repeat);
-	for (int i = 0; i < 3; i++)
-		printf("%s %.1f %.1f\n", t[i].name, quantile(t[i].us, repeat, 0.5),
-		       quantile(t[i].us, repeat, 0.99));
+	for (int i = 0; i < 3; i++) {
+		size_t n = (size_t)repeat;
+
+		quantile_sort(t[i].us, n);
+		printf("%s %.1f %.1f\n", t[i].name, quantile_sorted_round(t[i].us, n, 0.5),
+		       quantile_sorted_round(t[i].us, n, 0.99));
+	}
 	rc = 0;
 cleanup:
 	if (kids) {

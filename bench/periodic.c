@@ -10,8 +10,8 @@
  * --calibrate prints the iterations that take U microseconds here and exits;
  * benchmarks calibrate on an idle machine and pass --work-iters.
  */
+#include <float.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,20 +20,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "numparse.h"
+#include "quantile.h"
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t spin(uint64_t iters)
@@ -51,21 +47,14 @@ static uint64_t calibrate(double work_us)
 
 	/* The fastest of several runs is the uncontended cost. */
 	for (int r = 0; r < 20; r++) {
-		uint64_t t0 = now_ns(), dt;
+		uint64_t t0 = mono_ns(), dt;
 
 		spin(iters);
-		dt = now_ns() - t0;
+		dt = mono_ns() - t0;
 		if (dt < best)
 			best = dt;
 	}
 	return (uint64_t)(work_us * 1000.0 * (double)iters / (double)best);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -85,16 +74,16 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			period_ms = atof(optarg);
+			period_ms = opt_double_above("--period-ms", optarg, 0, DBL_MAX);
 			break;
 		case 'n':
-			iters = strtoull(optarg, NULL, 10);
+			iters = opt_u64("--work-iters", optarg, 1, UINT64_MAX);
 			break;
 		case 'u':
-			work_us = atof(optarg);
+			work_us = opt_double_above("--work-us", optarg, 0, DBL_MAX);
 			break;
 		case 'd':
-			duration_s = atof(optarg);
+			duration_s = opt_double("--duration-s", optarg, 0, DBL_MAX);
 			break;
 		case 'c':
 			only_calibrate = true;
@@ -103,10 +92,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: periodic [--period-ms P] [--work-iters N | --work-us U] [--duration-s D] [--calibrate]\n");
 			return 2;
 		}
-	}
-	if (period_ms <= 0 || work_us <= 0 || duration_s < 0) {
-		fprintf(stderr, "periodic: period, work and duration must be positive\n");
-		return 2;
 	}
 	if (!iters)
 		iters = calibrate(work_us);
@@ -119,7 +104,7 @@ int main(int argc, char **argv)
 	resp = malloc(cap * sizeof(*resp));
 	if (!resp)
 		return 1;
-	release = now_ns();
+	release = mono_ns();
 	for (uint64_t end = duration_s ? release + (uint64_t)(duration_s * 1e9) : UINT64_MAX;
 	     !stop && release < end;) {
 		struct timespec ts = { .tv_sec = (time_t)(release / 1000000000ull),
@@ -135,19 +120,19 @@ int main(int argc, char **argv)
 			resp = bigger;
 			cap *= 2;
 		}
-		resp[n++] = (double)(now_ns() - release) / 1000.0;
+		resp[n++] = (double)(mono_ns() - release) / 1000.0;
 		/* A release missed entirely is skipped, as a frame would be. */
 		release += (uint64_t)(period_ms * 1e6);
-		while (release < now_ns())
+		while (release < mono_ns())
 			release += (uint64_t)(period_ms * 1e6);
 	}
 	if (!n) {
 		printf("periodic: no releases\n");
 		return 1;
 	}
-	qsort(resp, n, sizeof(*resp), cmp_double);
+	quantile_sort(resp, n);
 	printf("periodic: releases %zu p50_us %.0f p99_us %.0f max_us %.0f work_iters %llu\n", n,
-	       resp[(size_t)(0.50 * (double)(n - 1))], resp[(size_t)ceil(0.99 * (double)(n - 1))],
+	       quantile_sorted(resp, n, 0.50), quantile_sorted_up(resp, n, 0.99),
 	       resp[n - 1], (unsigned long long)iters);
 	free(resp);
 	return 0;

@@ -11,6 +11,7 @@
  * Prints one line: "<usecs per round trip> usecs/op". Exit 1 on error.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "numparse.h"
 
 static int pin_to(int cpu)
 {
@@ -40,14 +44,6 @@ static int pass_byte(int in, int out)
 	return write(out, &c, 1) == 1 ? 0 : -1;
 }
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 int main(int argc, char **argv)
 {
 	long loops = 100000;
@@ -59,19 +55,15 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "l:c:")) != -1) {
 		switch (opt) {
 		case 'l':
-			loops = strtol(optarg, NULL, 10);
+			loops = opt_long("-l", optarg, 1, LONG_MAX);
 			break;
 		case 'c':
-			cpu = (int)strtol(optarg, NULL, 10);
+			cpu = (int)opt_long("-c", optarg, 0, CPU_SETSIZE - 1);
 			break;
 		default:
 			fprintf(stderr, "usage: pingpong [-l LOOPS] [-c CPU]\n");
 			return 2;
 		}
-	}
-	if (loops <= 0) {
-		fprintf(stderr, "pingpong: -l must be a positive number of round trips\n");
-		return 2;
 	}
 	if (pin_to(cpu)) {
 		fprintf(stderr, "pingpong: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
@@ -92,7 +84,7 @@ int main(int argc, char **argv)
 				_exit(1);
 		_exit(0);
 	}
-	start = now_us();
+	start = mono_us();
 	for (long i = 0; i < loops; i++) {
 		if (write(to_child[1], &c, 1) != 1 || read(to_parent[0], &c, 1) != 1) {
 			fprintf(stderr, "pingpong: pipe broke at round %ld\n", i);
@@ -101,7 +93,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	elapsed = now_us() - start;
+	elapsed = mono_us() - start;
 	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		fprintf(stderr, "pingpong: the partner process failed\n");
 		return 1;

@@ -37,6 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "errbuf.h"
+#include "quantile.h"
 #include "client_shm.h"
 #include "triage/client.h"
 
@@ -88,20 +91,6 @@ struct triage_client {
 /* The pid that has a client open: one file per pid. */
 static pid_t client_of_pid;
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void say_once(struct triage_client *c, enum unmanaged_reason why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -116,14 +105,6 @@ static void say_once(struct triage_client *c, enum unmanaged_reason why, const c
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- open ---- */
@@ -205,7 +186,7 @@ static void fill(struct triage_client_shm *s, const struct triage_client_info *i
 	set_name(s->level, sizeof(s->level), info->level);
 	client_shm_set(s->latency_ms, info->latency_ms);
 	client_shm_set(s->rate_hz, info->rate_hz);
-	client_shm_set(s->start_ns, now_ns());
+	client_shm_set(s->start_ns, mono_ns());
 	client_shm_client_end(s);
 }
 
@@ -290,7 +271,7 @@ struct triage_client *triage_client_open(const struct triage_client_info *info,
 	}
 	c->owner = getpid();
 	c->nr_layers = (uint32_t)info->nr_layers;
-	c->open_ns = now_ns();
+	c->open_ns = mono_ns();
 	run_dir = run_dir_of(run_dir);
 
 	/* No run directory: no agent. Never create it, that is the agent's. */
@@ -341,48 +322,6 @@ void triage_client_close(struct triage_client *c)
 
 /* ---- inferences ---- */
 
-static void swap_u64(uint64_t *a, uint64_t *b)
-{
-	uint64_t t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/* The k-th smallest of a[lo..hi] (Hoare's selection, middle pivot);
- * a[lo..k] end up <= a[k] <= a[k..hi]. */
-static uint64_t select_kth(uint64_t *a, int lo, int hi, int k)
-{
-	while (lo < hi) {
-		uint64_t pivot = a[lo + (hi - lo) / 2];
-		int i = lo, j = hi;
-
-		while (i <= j) {
-			while (a[i] < pivot)
-				i++;
-			while (a[j] > pivot)
-				j--;
-			if (i <= j)
-				swap_u64(&a[i++], &a[j--]);
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			break;
-	}
-	return a[k];
-}
-
-/* Nearest rank: the ceil(q * n)-th smallest, 1-based. */
-static int nearest_rank(int n, int per_mille)
-{
-	int rank = (n * per_mille + 999) / 1000;
-
-	return rank < 1 ? 0 : rank - 1;
-}
-
 static void window_figures(struct triage_client *c, double *throughput, double *p50_ms,
 			   double *p99_ms)
 {
@@ -390,16 +329,16 @@ static void window_figures(struct triage_client *c, double *throughput, double *
 	uint32_t newest = (c->window_next + CLIENT_WINDOW - 1) % CLIENT_WINDOW;
 	uint32_t oldest = n < CLIENT_WINDOW ? 0 : c->window_next;
 	uint64_t span = c->window_end_ns[newest] - c->window_end_ns[oldest];
-	int k50 = nearest_rank(n, 500), k99 = nearest_rank(n, 990);
+	size_t k50 = quantile_rank((size_t)n, 0.50), k99 = quantile_rank((size_t)n, 0.99);
 
 	/* Completions per second between the oldest end and the newest. */
 	*throughput = n >= 2 && c->window_end_ns[newest] > c->window_end_ns[oldest]
 			      ? (double)(n - 1) * 1e9 / (double)span
 			      : 0;
 	memcpy(c->scratch, c->window_latency_ns, (size_t)n * sizeof(c->scratch[0]));
-	*p50_ms = (double)select_kth(c->scratch, 0, n - 1, k50) / 1e6;
+	*p50_ms = (double)select_kth_u64(c->scratch, (size_t)n, k50) / 1e6;
 	/* Everything past k50 is >= it: p99 is in that part. */
-	*p99_ms = (double)select_kth(c->scratch, k50, n - 1, k99) / 1e6;
+	*p99_ms = (double)select_kth_u64(c->scratch + k50, (size_t)n - k50, k99 - k50) / 1e6;
 }
 
 void triage_client_inference(struct triage_client *c, uint64_t begin_ns, uint64_t end_ns)
@@ -519,7 +458,7 @@ void triage_client_assignment(struct triage_client *c, struct triage_client_assi
 		/* An agent that died leaves the status as it was: its
 		 * assignment would pin this client for good. A new agent
 		 * writes its own pid when it takes the client on again. */
-		uint64_t now = now_ns();
+		uint64_t now = mono_ns();
 
 		if (now - c->agent_checked_ns >= CLIENT_AGENT_CHECK_NS) {
 			int32_t agent = (int32_t)__atomic_load_n(&c->shm->agent_pid, __ATOMIC_RELAXED);
@@ -547,7 +486,7 @@ void triage_client_assignment(struct triage_client *c, struct triage_client_assi
 		return;
 	}
 	/* Not looked at yet (or a status this ABI does not know). */
-	if (!(c->said & SAID_NO_ANSWER) && now_ns() - c->open_ns > CLIENT_SHM_AGENT_GRACE_NS)
+	if (!(c->said & SAID_NO_ANSWER) && mono_ns() - c->open_ns > CLIENT_SHM_AGENT_GRACE_NS)
 		say_once(c, SAID_NO_ANSWER,
 			 "triage: no agent answered within %llu s (%s): running unmanaged\n",
 			 CLIENT_SHM_AGENT_GRACE_NS / 1000000000ull, c->path);

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "client_shm.h"
 #include "triage/gpu.h"
 #include "triage/seqlock.h"
@@ -41,20 +42,6 @@
 _Static_assert(CLIENT_SHM_CLIENT_OFF % 4 == 0 && CLIENT_SHM_AGENT_OFF % 4 == 0 &&
 		       sizeof(struct triage_client_shm) % 4 == 0,
 	       "client sections copy as 32-bit words");
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- seqlocks ---- */
 

@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "errbuf.h"
 #include "coord_impl.h"
-#include "latency.h"
+#include "quantile.h"
 
 static const char *const policy_names[COORD_POLICY__COUNT] = {
 	[COORD_ELASTIC] = "elastic",	     [COORD_SEQUENTIAL] = "sequential",
@@ -32,20 +34,6 @@ static const char *const policy_names[COORD_POLICY__COUNT] = {
 
 /* A test run that has not finished after this long is stuck. */
 #define TEST_RUN_LIMIT_S 120.0
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *coord_policy_name(enum coord_policy p)
 {
@@ -220,7 +208,7 @@ static double gpu_time_of(struct coord *c, CUevent ev)
 	float ms = 0.0f;
 
 	if (cu.EventElapsedTime(&ms, c->ref, ev) != CUDA_SUCCESS)
-		return gpu_now();
+		return mono_s();
 	return c->ref_host + ms * 1e-3;
 }
 
@@ -383,7 +371,7 @@ static int start_clock(struct coord *c)
 		r = cu.EventSynchronize(c->ref);
 	if (r != CUDA_SUCCESS)
 		return cudrv_fail(r, c->err, c->errlen, "reference event");
-	c->ref_host = c->t0 = gpu_now();
+	c->ref_host = c->t0 = mono_s();
 	if (c->o->inferences) {
 		c->window_start = c->t0;
 		c->window_end = INFINITY;
@@ -399,7 +387,7 @@ static int start_clock(struct coord *c)
 static int loop(struct coord *c)
 {
 	for (;;) {
-		double now = gpu_now();
+		double now = mono_s();
 		int ret;
 
 		if (c->o->inferences) {
@@ -457,12 +445,12 @@ static void summarize(struct coord *c)
 {
 	struct coord_result *res = c->res;
 
-	res->window_s = c->o->inferences ? gpu_now() - c->t0 : c->o->duration_s;
+	res->window_s = c->o->inferences ? mono_s() - c->t0 : c->o->duration_s;
 	for (int i = 0; i < c->n; i++) {
 		struct coord_stats *st = &res->dnn[i];
-		struct latency_summary ls;
+		struct quantile_summary ls;
 
-		latency_summarize(st->latency_ms, st->nr_latency, &ls);
+		quantile_summarize(st->latency_ms, st->nr_latency, &ls);
 		st->p50_ms = ls.p50;
 		st->p99_ms = ls.p99;
 		st->mean_ms = ls.mean;

@@ -17,24 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "coord_impl.h"
 #include "slice.h"
 
 #define WHOLE_VARIANT (TK_NR_BLOCK_VARIANTS - 1) /* 256 threads: one per logical block */
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int coord_queue_push(struct dnn_state *s, double t)
 {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "cudrv.h"
 
 struct cudrv cu;
@@ -76,20 +77,6 @@ static const struct entry entries[] = {
 
 static int load_status = 1; /* 1: not tried; else cudrv_load's result */
 static char load_error[256];
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *cudrv_strerror(CUresult r)
 {

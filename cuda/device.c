@@ -13,31 +13,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "errbuf.h"
 #include "device.h"
 #include "kernels/fatbin.h"
 #include "kernels/kernels.h"
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-double gpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int attribute(struct gpu_device *g, CUdevice_attribute a, const char *what, int *value,
 		     char *err, size_t errlen)

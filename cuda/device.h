@@ -64,7 +64,4 @@ int gpu_launch(struct gpu_device *g, enum tk_op op, int v, uint32_t blocks, stru
 int gpu_launch_whole(struct gpu_device *g, enum tk_op op, uint32_t logical_blocks,
 		     const void *args, CUstream s, char *err, size_t errlen);
 
-/* Seconds on CLOCK_MONOTONIC. */
-double gpu_now(void);
-
 #endif

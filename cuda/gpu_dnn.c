@@ -16,25 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "gpu_dnn.h"
 
 #define CHUNK_FLOATS (1u << 20) /* host staging for the parameters */
 
 enum tensor_kind { KIND_INPUT, KIND_WEIGHT, KIND_BIAS };
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t splitmix64(uint64_t *state)
 {

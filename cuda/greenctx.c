@@ -19,21 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "greenctx.h"
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int unsupported(CUresult r, char *err, size_t errlen, const char *what)
 {

@@ -1,6 +1,6 @@
 # cuda/runtime.mk: the GPU runtime, coordinator and benchmark (docs/gpu.md).
 #
-# Pure C parts (slice planning, the GPU shares seqlock, latency quantiles)
+# Pure C parts (slice planning, the GPU shares seqlock)
 # go into libtriage.a, so the unit tests and the agent reach them on any
 # machine. The driver-API parts include the toolkit's cuda.h for its types
 # (the driver itself is dlopen'ed at run time, never linked), so they,
@@ -9,7 +9,7 @@
 
 CUDA_HOME ?= /usr/local/cuda
 
-CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c cuda/latency.c
+CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c
 
 CUDA_RT_SRC := cuda/cudrv.c cuda/device.c cuda/greenctx.c cuda/gpu_dnn.c cuda/coord.c \
 	       cuda/coord_launch.c
@@ -55,9 +55,9 @@ CUDA_TARGETS += $(BUILD)/fake-libcuda.so
 $(OBJ)/pic/tests/gpu/fake/libcuda.o: tests/gpu/fake/libcuda.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -Iinclude -iquote cuda -I$(CUDA_HOME)/include $(DEPFLAGS) -fPIC -c $< -o $@
+	@$(CC) $(CFLAGS) -Iinclude -iquote lib -iquote cuda -I$(CUDA_HOME)/include $(DEPFLAGS) -fPIC -c $< -o $@
 
-$(BUILD)/fake-libcuda.so: $(OBJ)/pic/tests/gpu/fake/libcuda.o
+$(BUILD)/fake-libcuda.so: $(OBJ)/pic/tests/gpu/fake/libcuda.o $(OBJ)/pic/lib/clock.o
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -shared $< -o $@ -lm
+	@$(CC) $(CFLAGS) -shared $^ -o $@ -lm
 endif

@@ -14,23 +14,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "errbuf.h"
 #include "slice.h"
 
 static const uint32_t variant_threads[TK_NR_BLOCK_VARIANTS] = TK_BLOCK_VARIANTS;
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 uint32_t slice_variant_threads(int v)
 {

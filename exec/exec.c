@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "exec_impl.h"
 
 static void layout_tensors(struct dnn_exec *e)
@@ -188,7 +189,7 @@ static void put_job_locked(struct dnn_exec *e, struct exec_job *job)
 int exec_submit(struct dnn_exec *e, const float *input, uint64_t tag)
 {
 	struct exec_queue *q = &e->queues[0];
-	uint64_t begin = exec_now_ns();
+	uint64_t begin = mono_ns();
 	struct exec_job *job = get_job(e);
 
 	if (!job) {

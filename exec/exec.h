@@ -133,4 +133,29 @@ const char *exec_error(const struct dnn_exec *e);
 int exec_reference(const struct dnn_model *m, uint64_t seed, const float *input, float *output,
 		   char *err, size_t errlen);
 
+/* ---- timing (exec/exec_time.c) ---- */
+
+/* A model input of fixed values in [-1, 1), malloc'ed; NULL without memory. */
+float *exec_input_alloc(const struct dnn_exec *e);
+
+struct exec_time_opts {
+	int warmup;	    /* untimed inferences first: page faults, pool start */
+	int runs;	    /* timed inferences (at least 1), each alone */
+	double min_seconds; /* and more until the timed ones took this long; 0: none */
+};
+
+struct exec_timing {
+	int runs;	  /* timed inferences */
+	double median_ms; /* of their latencies (exec_result end - begin), the
+			   * upper middle one for an even count */
+	double mean_ms;	  /* wall time of the timed runs over runs */
+};
+
+/* Times e on exec_input_alloc()'s input: o->warmup inferences, then the
+ * timed ones, each submitted and collected before the next (a lone
+ * inference's latency). exec_layer_times() afterwards covers the timed
+ * ones only. 0, or -1 with one line in err. */
+int exec_time(struct dnn_exec *e, const struct exec_time_opts *o, struct exec_timing *t,
+	      char *err, size_t errlen);
+
 #endif

@@ -138,8 +138,6 @@ struct dnn_exec {
 	uint64_t nr_timed;
 };
 
-uint64_t exec_now_ns(void);
-
 /* Records the first failure and wakes every waiter. Lock held. */
 void exec_fail_locked(struct dnn_exec *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

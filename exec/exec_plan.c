@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpulist.h"
+#include "strbuf.h"
 #include "exec.h"
 
 #define STAGE_LABEL_MAX 160
@@ -39,79 +41,6 @@ void exec_plan_single(const struct dnn_model *m, int threads, struct exec_plan *
 
 /* ---- CPU lists ---------------------------------------------------------------- */
 
-/* "0-3,6" into set; -1 on anything else. len: characters of text to read. */
-static int parse_cpulist(const char *text, size_t len, cpu_set_t *set)
-{
-	const char *p = text, *end = text + len;
-
-	CPU_ZERO(set);
-	if (!len)
-		return -1;
-	while (p < end) {
-		long lo, hi;
-		char *after;
-
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		lo = strtol(p, &after, 10);
-		hi = lo;
-		p = after;
-		if (p < end && *p == '-') {
-			p++;
-			if (p >= end || !isdigit((unsigned char)*p))
-				return -1;
-			hi = strtol(p, &after, 10);
-			p = after;
-		}
-		if (p > end || lo > hi || hi >= CPU_SETSIZE)
-			return -1;
-		for (long cpu = lo; cpu <= hi; cpu++)
-			CPU_SET(cpu, set);
-		if (p < end && *p++ != ',')
-			return -1;
-		if (p == end && p[-1] == ',')
-			return -1;
-	}
-	return 0;
-}
-
-/* snprintf at out + *used, counting what did not fit too, as snprintf does. */
-static void append(char *out, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void append(char *out, size_t len, size_t *used, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*used += vsnprintf(out + (*used < len ? *used : len), *used < len ? len - *used : 0, fmt,
-			   ap);
-	va_end(ap);
-}
-
-/* "0-3,6": the shortest list of ranges. Returns the characters it needed. */
-static size_t format_cpulist(const cpu_set_t *set, char *out, size_t len)
-{
-	size_t used = 0;
-
-	if (len)
-		out[0] = '\0';
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		int last = cpu;
-
-		if (!CPU_ISSET(cpu, set))
-			continue;
-		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-			last++;
-		if (last == cpu)
-			append(out, len, &used, "%s%d", used ? "," : "", cpu);
-		else
-			append(out, len, &used, "%s%d-%d", used ? "," : "", cpu, last);
-		cpu = last;
-	}
-	return used;
-}
-
 /* The CPUs online: /sys/devices/system/cpu/online, else 0..nproc-1. */
 static void online_cpus(cpu_set_t *set)
 {
@@ -125,7 +54,7 @@ static void online_cpus(cpu_set_t *set)
 		while (len && isspace((unsigned char)text[len - 1]))
 			len--;
 		text[len] = '\0';
-		if (!parse_cpulist(text, len, set))
+		if (cpulist_parse(text, len, CPU_SETSIZE, 0, set) > 0)
 			return;
 	}
 	CPU_ZERO(set);
@@ -221,7 +150,7 @@ static int check_stage(const struct dnn_model *m, const struct exec_plan *p, int
 			    st->last, n - 1, m->layers[n - 1].name);
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
 		if (CPU_ISSET(cpu, &st->cpus) && !CPU_ISSET(cpu, online)) {
-			format_cpulist(online, list, sizeof(list));
+			cpulist_format(online, list, sizeof(list));
 			return fail(err, errlen, label, "CPU %d is not online (online: %s)", cpu,
 				    list);
 		}
@@ -374,7 +303,7 @@ int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_pla
 		if (parse_range_threads(m, stage, at ? (size_t)(at - stage) : len, st))
 			return bad_range(m, stage, at ? (size_t)(at - stage) : len, labels[s], err,
 					 errlen);
-		if (at && parse_cpulist(at + 1, len - (at + 1 - stage), &st->cpus))
+		if (at && cpulist_parse(at + 1, len - (at + 1 - stage), CPU_SETSIZE, 0, &st->cpus) <= 0)
 			return fail(err, errlen, labels[s], "\"%.*s\" is not a CPU list like 0-3,6",
 				    (int)(len - (at + 1 - stage)), at + 1);
 		s++;
@@ -398,12 +327,12 @@ int exec_plan_format(const struct exec_plan *p, char *out, size_t len)
 		const struct exec_stage_spec *st = &p->stages[s];
 		char cpus[1024];
 
-		append(out, len, &used, "%s%d-%dx%d", s ? "/" : "", st->first, st->last,
+		strbuf_append(out, len, &used, "%s%d-%dx%d", s ? "/" : "", st->first, st->last,
 		       st->threads);
 		if (!CPU_COUNT(&st->cpus))
 			continue;
-		format_cpulist(&st->cpus, cpus, sizeof(cpus));
-		append(out, len, &used, "@%s", cpus);
+		cpulist_format(&st->cpus, cpus, sizeof(cpus));
+		strbuf_append(out, len, &used, "@%s", cpus);
 	}
 	return used < len ? (int)used : -1;
 }

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec_impl.h"
 
 #define TASKS_MAX 4096
@@ -39,14 +40,6 @@
 /* Held while a stage thread is created and while a stage lists its
  * pool's workers: see the opening comment. */
 static pthread_mutex_t task_list_lock = PTHREAD_MUTEX_INITIALIZER;
-
-uint64_t exec_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 void exec_fail_locked(struct dnn_exec *e, const char *fmt, ...)
 {
@@ -307,7 +300,7 @@ static int run_job(struct exec_stage *st, struct exec_job *job, char *err, size_
 	for (int i = st->spec.first; i <= st->spec.last; i++) {
 		const struct dnn_layer *l = &e->m->layers[i];
 		const float *ins[DNN_MAX_INPUTS];
-		uint64_t begin = exec_now_ns();
+		uint64_t begin = mono_ns();
 
 		if (__atomic_load_n(&e->fail_layer, __ATOMIC_RELAXED) == i) {
 			snprintf(err, errlen, "%s: layers[%d] (%s): failure injected by a test",
@@ -319,7 +312,7 @@ static int run_job(struct exec_stage *st, struct exec_job *job, char *err, size_
 		if (exec_op_run(e->m, i, &e->ops[i], ins, tensor(st, job, i), st->scratch, st->pool,
 				err, errlen))
 			return -1;
-		__atomic_fetch_add(&e->layer_ns[i], exec_now_ns() - begin, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&e->layer_ns[i], mono_ns() - begin, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&e->layer_runs[i], 1, __ATOMIC_RELAXED);
 	}
 	return 0;
@@ -366,7 +359,7 @@ static int pass_job(struct exec_stage *st, struct exec_job *job)
 		pthread_cond_signal(&in->freed);
 	}
 	if (st->index == e->plan.nr_stages - 1) {
-		job->end_ns = exec_now_ns();
+		job->end_ns = mono_ns();
 		job->done = true;
 		e->nr_finished++;
 		__atomic_fetch_add(&e->nr_timed, 1, __ATOMIC_RELAXED);

@@ -318,3 +318,12 @@ int json_check_opt_number(struct json_check *jc, struct json_object *obj, const 
 		return 0;
 	return json_check_number(jc, val, path, range, out);
 }
+
+int json_check_require(struct json_check *jc, struct json_object *obj, const char *parent,
+		       const char *key, struct json_object **val, char path[JSON_CHECK_PATH_MAX])
+{
+	if (json_check_lookup(obj, parent, key, val, path))
+		return 0;
+	json_check_key_path(path, parent, key);
+	return json_check_fail(jc, path, "required key missing");
+}

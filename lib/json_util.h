@@ -64,6 +64,11 @@ int json_check_bool(struct json_check *jc, struct json_object *val, const char *
 int json_check_string(struct json_check *jc, struct json_object *val, const char *path,
 		      const char **out);
 
+/* Like json_check_lookup(), for a key obj must hold: when it is absent,
+ * fails with "<parent.key>: required key missing". */
+int json_check_require(struct json_check *jc, struct json_object *obj, const char *parent,
+		       const char *key, struct json_object **val, char path[JSON_CHECK_PATH_MAX]);
+
 /* Whether obj holds key; when it does, *val and path (parent.key) are set. */
 bool json_check_lookup(struct json_object *obj, const char *parent, const char *key,
 		       struct json_object **val, char path[JSON_CHECK_PATH_MAX]);

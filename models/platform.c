@@ -52,22 +52,13 @@ int platform_unit_index(const struct plan_platform *p, const char *name)
 
 /* ---- reading one profile --------------------------------------------------- */
 
-static int require(struct json_check *jc, struct json_object *obj, const char *parent,
-		   const char *key, struct json_object **val, char path[JSON_CHECK_PATH_MAX])
-{
-	if (json_check_lookup(obj, parent, key, val, path))
-		return 0;
-	json_check_key_path(path, parent, key);
-	return json_check_fail(jc, path, "required key missing");
-}
-
 static int require_number(struct json_check *jc, struct json_object *obj, const char *parent,
 			  const char *key, const struct json_check_range *range, double *out)
 {
 	char path[JSON_CHECK_PATH_MAX];
 	struct json_object *val;
 
-	if (require(jc, obj, parent, key, &val, path))
+	if (json_check_require(jc, obj, parent, key, &val, path))
 		return -1;
 	return json_check_number(jc, val, path, range, out);
 }
@@ -155,14 +146,14 @@ static int parse_unit(struct json_check *jc, struct json_object *obj, const char
 	memset(u, 0, sizeof(*u));
 	if (json_check_object(jc, obj, path) || json_check_keys(jc, obj, path, keys))
 		return -1;
-	if (require(jc, obj, path, "name", &val, sub) || read_name(jc, val, sub, u->name))
+	if (json_check_require(jc, obj, path, "name", &val, sub) || read_name(jc, val, sub, u->name))
 		return -1;
 	if (!strcmp(u->name, PLATFORM_AGGREGATE_NAME))
 		return json_check_fail(jc, sub,
 				       "\"%s\" is reserved for the aggregate unit the reader adds",
 				       PLATFORM_AGGREGATE_NAME);
 
-	if (require(jc, obj, path, "kind", &val, sub) || json_check_string(jc, val, sub, &kind))
+	if (json_check_require(jc, obj, path, "kind", &val, sub) || json_check_string(jc, val, sub, &kind))
 		return -1;
 	if (!strcmp(kind, "cpu"))
 		u->kind = PLAN_UNIT_CPU;
@@ -172,13 +163,13 @@ static int parse_unit(struct json_check *jc, struct json_object *obj, const char
 		return json_check_fail(jc, sub, "must be \"cpu\" or \"gpu\", got %s",
 				       json_check_describe(val, buf));
 
-	if (require(jc, obj, path, "cores", &val, sub) ||
+	if (json_check_require(jc, obj, path, "cores", &val, sub) ||
 	    json_check_uint(jc, val, sub, 1,
 			    u->kind == PLAN_UNIT_CPU ? PLAN_MAX_CORES : GPU_MAX_CORES, &cores))
 		return -1;
 	u->cores = (int)cores;
 
-	if (require(jc, obj, path, "gflops", &gflops, sub) || json_check_object(jc, gflops, sub) ||
+	if (json_check_require(jc, obj, path, "gflops", &gflops, sub) || json_check_object(jc, gflops, sub) ||
 	    json_check_keys(jc, gflops, sub, op_keys))
 		return -1;
 	for (int op = 0; op < PLAN_OP__COUNT; op++)
@@ -207,7 +198,7 @@ static int parse_units(struct json_check *jc, struct json_object *root, struct p
 	int nr_cpu = 0, total_cores = 0;
 	size_t n;
 
-	if (require(jc, root, "", "units", &units, path) || json_check_array(jc, units, path))
+	if (json_check_require(jc, root, "", "units", &units, path) || json_check_array(jc, units, path))
 		return -1;
 	n = json_object_array_length(units);
 	if (!n)
@@ -280,7 +271,7 @@ static int parse_transfers(struct json_check *jc, struct json_object *root, stru
 	bool seen[PLAN_MAX_UNITS][PLAN_MAX_UNITS] = { { false } };
 	struct json_object *transfers;
 
-	if (require(jc, root, "", "transfers", &transfers, path) ||
+	if (json_check_require(jc, root, "", "transfers", &transfers, path) ||
 	    json_check_object(jc, transfers, path))
 		return -1;
 	json_object_object_foreach(transfers, from, row)
@@ -335,7 +326,7 @@ static int parse_sources(struct json_check *jc, struct json_object *root, int *c
 	const char *str;
 	size_t n;
 
-	if (require(jc, root, "", "sources", &sources, path) || json_check_array(jc, sources, path))
+	if (json_check_require(jc, root, "", "sources", &sources, path) || json_check_array(jc, sources, path))
 		return -1;
 	n = json_object_array_length(sources);
 	if (!n)
@@ -371,12 +362,12 @@ int platform_parse(const char *text, const char *origin, struct plan_platform *o
 	memset(&p, 0, sizeof(p));
 	if (json_check_keys(&jc, root, "", keys))
 		goto out;
-	if (require(&jc, root, "", "name", &val, path) || read_name(&jc, val, path, p.name))
+	if (json_check_require(&jc, root, "", "name", &val, path) || read_name(&jc, val, path, p.name))
 		goto out;
 	if (read_opt_text(&jc, root, "description", info.description, sizeof(info.description)) ||
 	    read_opt_text(&jc, root, "note", info.note, sizeof(info.note)))
 		goto out;
-	if (require(&jc, root, "", "measured", &val, path) ||
+	if (json_check_require(&jc, root, "", "measured", &val, path) ||
 	    json_check_bool(&jc, val, path, &info.measured))
 		goto out;
 	if (require_number(&jc, root, "", "dram_gbps", &gbps_range, &p.dram_gbps) ||

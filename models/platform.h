@@ -89,9 +89,6 @@ int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set);
 int platform_unit_cpus_at(const char *sysfs_root, const struct plan_platform *p, int unit,
 			  cpu_set_t *set);
 
-/* set as a CPU list, "0-3,6" ("" when empty), cut to len. */
-void platform_cpu_list(const cpu_set_t *set, char *out, size_t len);
-
 /* Index of the unit called name, or -1. */
 int platform_unit_index(const struct plan_platform *p, const char *name);
 

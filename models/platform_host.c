@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpulist.h"
 #include "platform.h"
 #include "fsutil.h"
 
@@ -43,39 +44,18 @@ struct host_cluster {
 
 typedef uint64_t cpu_mask[HOST_MAX_CPUS / 64];
 
-/* A CPU list into mask: ranges and commas as in "online" ("0-3,6"), or
- * spaces as cpufreq writes related_cpus ("0 1 2 3"). Returns the number of
+/* A CPU list into mask, separated by commas as in "online" ("0-3,6") or by
+ * blanks as cpufreq writes related_cpus ("0 1 2 3"). Returns the number of
  * CPUs, or -1 when the text is no list. */
 static int parse_cpu_list(const char *s, cpu_mask mask)
 {
-	int count = 0;
+	cpu_set_t set;
+	int count = cpulist_parse(s, strlen(s), HOST_MAX_CPUS, CPULIST_BLANKS, &set);
 
 	memset(mask, 0, sizeof(cpu_mask));
-	while (*s) {
-		unsigned long lo, hi;
-		char *end;
-
-		if (strchr(", \t\n", *s)) {
-			s++;
-			continue;
-		}
-		lo = hi = strtoul(s, &end, 10);
-		if (end == s)
-			return -1;
-		if (*end == '-') {
-			s = end + 1;
-			hi = strtoul(s, &end, 10);
-			if (end == s || hi < lo)
-				return -1;
-		}
-		for (unsigned long cpu = lo; cpu <= hi && cpu < HOST_MAX_CPUS; cpu++) {
-			count += !(mask[cpu / 64] & (1ULL << (cpu % 64)));
+	for (int cpu = 0; count > 0 && cpu < HOST_MAX_CPUS; cpu++)
+		if (CPU_ISSET(cpu, &set))
 			mask[cpu / 64] |= 1ULL << (cpu % 64);
-		}
-		if (*end && !strchr(", \t\n", *end))
-			return -1;
-		s = end;
-	}
 	return count;
 }
 
@@ -376,22 +356,3 @@ int platform_unit_cpus(const struct plan_platform *p, int unit, cpu_set_t *set)
 	return platform_unit_cpus_at("/sys", p, unit, set);
 }
 
-void platform_cpu_list(const cpu_set_t *set, char *out, size_t len)
-{
-	size_t n = 0;
-
-	if (len)
-		out[0] = '\0';
-	for (int cpu = 0; cpu < CPU_SETSIZE && n < len; cpu++) {
-		int last = cpu;
-
-		if (!CPU_ISSET(cpu, set))
-			continue;
-		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-			last++;
-		n += (size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", cpu);
-		if (last > cpu && n < len)
-			n += (size_t)snprintf(out + n, len - n, "-%d", last);
-		cpu = last;
-	}
-}

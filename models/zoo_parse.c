@@ -57,15 +57,6 @@ static bool type_takes(enum dnn_layer_type t, const char *key)
 
 /* ---- typed reads of required keys ----------------------------------------- */
 
-static int need(struct json_check *jc, struct json_object *obj, const char *parent, const char *key,
-		struct json_object **val, char path[JSON_CHECK_PATH_MAX])
-{
-	if (json_check_lookup(obj, parent, key, val, path))
-		return 0;
-	json_check_key_path(path, parent, key);
-	return json_check_fail(jc, path, "missing field");
-}
-
 static int copy_string(struct json_check *jc, struct json_object *val, const char *path, char *dst,
 		       size_t cap)
 {
@@ -85,7 +76,7 @@ static int read_string(struct json_check *jc, struct json_object *obj, const cha
 	char path[JSON_CHECK_PATH_MAX];
 	struct json_object *val;
 
-	if (need(jc, obj, parent, key, &val, path))
+	if (json_check_require(jc, obj, parent, key, &val, path))
 		return -1;
 	return copy_string(jc, val, path, dst, cap);
 }
@@ -97,7 +88,7 @@ static int read_int(struct json_check *jc, struct json_object *obj, const char *
 	struct json_object *val;
 	unsigned num;
 
-	if (need(jc, obj, parent, key, &val, path) ||
+	if (json_check_require(jc, obj, parent, key, &val, path) ||
 	    json_check_uint(jc, val, path, min, max, &num))
 		return -1;
 	*out = (int)num;
@@ -111,7 +102,7 @@ static int read_ints(struct json_check *jc, struct json_object *obj, const char 
 	struct json_object *val;
 	unsigned num;
 
-	if (need(jc, obj, parent, key, &val, path) || json_check_array(jc, val, path))
+	if (json_check_require(jc, obj, parent, key, &val, path) || json_check_array(jc, val, path))
 		return -1;
 	if (json_object_array_length(val) != n)
 		return json_check_fail(jc, path, "must hold %zu integers, got %zu", n,
@@ -131,7 +122,7 @@ static int read_bool(struct json_check *jc, struct json_object *obj, const char 
 	char path[JSON_CHECK_PATH_MAX];
 	struct json_object *val;
 
-	if (need(jc, obj, parent, key, &val, path))
+	if (json_check_require(jc, obj, parent, key, &val, path))
 		return -1;
 	return json_check_bool(jc, val, path, out);
 }
@@ -145,7 +136,7 @@ static int read_figure(struct json_check *jc, struct json_object *obj, const cha
 	struct json_object *val;
 	int64_t num;
 
-	if (need(jc, obj, parent, key, &val, path))
+	if (json_check_require(jc, obj, parent, key, &val, path))
 		return -1;
 	num = json_object_get_int64(val);
 	if (!json_object_is_type(val, json_type_int) || num < 0 || (double)num > FIGURE_MAX)
@@ -162,7 +153,7 @@ static int read_number(struct json_check *jc, struct json_object *obj, const cha
 	char path[JSON_CHECK_PATH_MAX];
 	struct json_object *val;
 
-	if (need(jc, obj, parent, key, &val, path))
+	if (json_check_require(jc, obj, parent, key, &val, path))
 		return -1;
 	return json_check_number(jc, val, path, &range, out);
 }
@@ -173,7 +164,7 @@ static int read_array(struct json_check *jc, struct json_object *obj, const char
 {
 	size_t n;
 
-	if (need(jc, obj, parent, key, arr, path) || json_check_array(jc, *arr, path))
+	if (json_check_require(jc, obj, parent, key, arr, path) || json_check_array(jc, *arr, path))
 		return -1;
 	n = json_object_array_length(*arr);
 	if (n < min || n > max)
@@ -191,7 +182,7 @@ static int read_act(struct json_check *jc, struct json_object *obj, const char *
 	const char *name;
 	int act;
 
-	if (need(jc, obj, parent, "act", &val, path) || json_check_string(jc, val, path, &name))
+	if (json_check_require(jc, obj, parent, "act", &val, path) || json_check_string(jc, val, path, &name))
 		return -1;
 	act = dnn_act_parse(name);
 	if (act < 0)
@@ -237,7 +228,7 @@ static int read_attributes(struct json_check *jc, struct json_object *obj, const
 		return -1;
 	if (type_takes(l->type, "scale")) {
 		if (read_int(jc, obj, parent, "scale", 1, 64, &l->scale) ||
-		    need(jc, obj, parent, "mode", &val, path) ||
+		    json_check_require(jc, obj, parent, "mode", &val, path) ||
 		    json_check_string(jc, val, path, &mode))
 			return -1;
 		if (strcmp(mode, "nearest"))
@@ -332,7 +323,7 @@ static int read_layer(struct json_check *jc, struct json_object *layers, struct 
 									"the input");
 	}
 
-	if (need(jc, obj, parent, "type", &val, path) || json_check_string(jc, val, path, &type))
+	if (json_check_require(jc, obj, parent, "type", &val, path) || json_check_string(jc, val, path, &type))
 		return -1;
 	t = dnn_layer_type_parse(type);
 	if (t < 0)
@@ -379,14 +370,14 @@ static int read_header(struct json_check *jc, struct json_object *root, struct d
 	    read_string(jc, root, "", "source", m->source, sizeof(m->source)))
 		return -1;
 
-	if (need(jc, root, "", "published", &obj, path) || json_check_object(jc, obj, path) ||
+	if (json_check_require(jc, root, "", "published", &obj, path) || json_check_object(jc, obj, path) ||
 	    json_check_keys(jc, obj, path, published_keys) ||
 	    read_number(jc, obj, path, "params", 0, FIGURE_MAX, &m->published_params) ||
 	    read_number(jc, obj, path, "macs", 0, FIGURE_MAX, &m->published_macs) ||
 	    read_string(jc, obj, path, "source", m->published_source, sizeof(m->published_source)))
 		return -1;
 
-	if (need(jc, root, "", "input", &obj, path) || json_check_object(jc, obj, path) ||
+	if (json_check_require(jc, root, "", "input", &obj, path) || json_check_object(jc, obj, path) ||
 	    json_check_keys(jc, obj, path, input_keys) ||
 	    read_string(jc, obj, path, "name", m->input_name, sizeof(m->input_name)) ||
 	    read_ints(jc, obj, path, "shape", 4, 1, SIZE_MAX_DIM, m->input_shape))
@@ -440,7 +431,7 @@ static int read_document(struct json_check *jc, struct json_object *root, struct
 
 	/* The format first: a file of another version fails on that, not on
 	 * whichever of its keys this reader happens not to know. */
-	if (need(jc, root, "", "format", &val, path) || json_check_string(jc, val, path, &format))
+	if (json_check_require(jc, root, "", "format", &val, path) || json_check_string(jc, val, path, &format))
 		return -1;
 	if (strcmp(format, ZOO_FORMAT))
 		return json_check_fail(jc, path, "unknown format \"%s\" (this reader knows \"%s\")",
@@ -449,7 +440,7 @@ static int read_document(struct json_check *jc, struct json_object *root, struct
 	    read_blocks(jc, root, m))
 		return -1;
 
-	if (need(jc, root, "", "layers", &layers, path) || json_check_array(jc, layers, path))
+	if (json_check_require(jc, root, "", "layers", &layers, path) || json_check_array(jc, layers, path))
 		return -1;
 	n = json_object_array_length(layers);
 	if (n < 1 || n > DNN_MAX_LAYERS)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "planner_impl.h"
 
 struct choice_list {
@@ -63,7 +64,7 @@ int plan_enumerate(const struct plan_problem *pb, uint64_t max_mappings, bool th
 	res->reward = -HUGE_VAL;
 	ret = 1;
 	for (;;) {
-		if (deadline_ms > 0 && (res->iterations & 7) == 0 && plan_now_ms() >= deadline_ms) {
+		if (deadline_ms > 0 && (res->iterations & 7) == 0 && mono_ms() >= deadline_ms) {
 			ret = 0;
 			break;
 		}

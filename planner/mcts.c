@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "planner_impl.h"
 
 #define MAX_ACTIONS (PLAN_MAX_LAYERS + 2)
@@ -439,7 +440,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 {
 	struct mix_signature sig;
 	struct plan_rng rng;
-	double start = plan_now_ms();
+	double start = mono_ms();
 
 	memset(res, 0, sizeof(*res));
 	res->reward = -HUGE_VAL;
@@ -466,7 +467,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 			res->exhaustive = whole == 1;
 			pl->best = res->mapping;
 			pl->have_tree = false;
-			res->elapsed_ms = plan_now_ms() - start;
+			res->elapsed_ms = mono_ms() - start;
 			return 0;
 		}
 	}
@@ -492,7 +493,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 	for (;;) {
 		if (cfg->max_iterations && res->iterations >= cfg->max_iterations)
 			break;
-		if (cfg->max_ms > 0 && (res->iterations & 3) == 0 && plan_now_ms() - start >= tree_ms)
+		if (cfg->max_ms > 0 && (res->iterations & 3) == 0 && mono_ms() - start >= tree_ms)
 			break;
 		iterate(pl, pb, cfg, &rng, res);
 		res->iterations++;
@@ -508,7 +509,7 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 		for (int j = 0; j < pl->nr_elite; j++) {
 			struct plan_result r = *res;
 
-			if (cfg->max_ms > 0 && plan_now_ms() >= start + cfg->max_ms)
+			if (cfg->max_ms > 0 && mono_ms() >= start + cfg->max_ms)
 				break;
 
 			memcpy(c, pl->elite[j], sizeof(c[0]) * pb->nr_dnns);
@@ -522,6 +523,6 @@ int planner_search(struct planner *pl, const struct plan_problem *pb,
 	/* Fill cores, weights and shares of the answer. */
 	res->reward = plan_evaluate(pb, &res->mapping, cfg->throughput_only, &res->estimate);
 	pl->best = res->mapping;
-	res->elapsed_ms = plan_now_ms() - start;
+	res->elapsed_ms = mono_ms() - start;
 	return 0;
 }

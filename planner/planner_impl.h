@@ -120,9 +120,6 @@ static inline double plan_rng_unit(struct plan_rng *r)
 /* DNN indices by rank, most important first, ties in index order. */
 void plan_rank_order(const struct plan_problem *pb, int *order);
 
-/* CLOCK_MONOTONIC in milliseconds: the search's time budget. */
-double plan_now_ms(void);
-
 /* Evaluates m (estimate + reward of the requested kind). */
 double plan_evaluate(const struct plan_problem *pb, struct plan_mapping *m, bool throughput_only,
 		     struct plan_estimate *e);

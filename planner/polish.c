@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "clock.h"
 #include "planner_impl.h"
 
 struct climb {
@@ -54,7 +55,7 @@ static bool try_pair(struct climb *k, int i, const struct plan_choice *cand, int
 
 	if (k->late || !choice_valid(k->pb, i, cand) || (j >= 0 && !choice_valid(k->pb, j, cand_j)))
 		return false;
-	if (k->deadline_ms > 0 && (k->tries++ & 3) == 0 && plan_now_ms() >= k->deadline_ms) {
+	if (k->deadline_ms > 0 && (k->tries++ & 3) == 0 && mono_ms() >= k->deadline_ms) {
 		k->late = true;
 		return false;
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "planner_impl.h"
 
 void plan_params_default(struct plan_params *p)
@@ -116,14 +117,6 @@ void plan_rank_order(const struct plan_problem *pb, int *order)
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
-}
-
-double plan_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- potentials: each DNN alone, every choice ------------------------------ */

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 
 #include "coord.h"
+#include "numparse.h"
 #include "slice.h"
 
 #define EXIT_USAGE 2
@@ -78,38 +80,6 @@ static void usage(FILE *f)
 		"      --seed N              weights' seed (default 1)\n"
 		"Exit: 0 ran, 1 failed, 2 usage, 77 no GPU here.\n",
 		SLICE_ROUNDS_SHARED, SLICE_ROUNDS_ALONE);
-}
-
-static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
-{
-	char *end;
-	double x;
-
-	errno = 0;
-	x = strtod(v, &end);
-	if (errno || end == v || *end || !(x >= lo && x <= hi)) {
-		fprintf(stderr, "triage-gpubench: %s %s: expected a number in %g..%g\n", opt, v, lo,
-			hi);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
-static int parse_int(const char *opt, const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	long x;
-
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (errno || end == v || *end || x < lo || x > hi) {
-		fprintf(stderr, "triage-gpubench: %s %s: expected an integer in %ld..%ld\n", opt,
-			v, lo, hi);
-		return -1;
-	}
-	*out = x;
-	return 0;
 }
 
 static int parse_policies(struct bench *b, char *list)
@@ -210,7 +180,7 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			b->critical = optarg;
 			break;
 		case 'r':
-			bad = parse_double("--rate", optarg, 0.01, 100000, &b->rate_hz);
+			b->rate_hz = opt_double("--rate", optarg, 0.01, 100000);
 			break;
 		case 'b':
 			bad = parse_best_effort(b, optarg);
@@ -219,36 +189,35 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			bad = parse_policies(b, optarg);
 			break;
 		case 'd':
-			bad = parse_double("--duration", optarg, 0.1, 86400, &b->duration_s);
+			b->duration_s = opt_double("--duration", optarg, 0.1, 86400);
 			break;
 		case 'w':
-			bad = parse_double("--warmup", optarg, 0, 3600, &b->warmup_s);
+			b->warmup_s = opt_double("--warmup", optarg, 0, 3600);
 			break;
 		case 's':
-			bad = parse_double("--share", optarg, 0, 1, &b->share);
+			b->share = opt_double("--share", optarg, 0, 1);
 			break;
 		case OPT_SHARES_FILE:
 			b->shares_path = optarg;
 			break;
 		case OPT_ROUNDS_SHARED:
-			bad = parse_int("--rounds-shared", optarg, 1, 1 << 16, &v);
-			b->opts.rounds_shared = (uint32_t)v;
+			b->opts.rounds_shared =
+				(uint32_t)opt_long("--rounds-shared", optarg, 1, 1 << 16);
 			break;
 		case OPT_ROUNDS_ALONE:
-			bad = parse_int("--rounds-alone", optarg, 1, 1 << 16, &v);
-			b->opts.rounds_alone = (uint32_t)v;
+			b->opts.rounds_alone =
+				(uint32_t)opt_long("--rounds-alone", optarg, 1, 1 << 16);
 			break;
 		case OPT_DEPTH:
-			bad = parse_int("--depth", optarg, 1, COORD_MAX_DEPTH, &v);
-			b->opts.depth = (int)v;
+			b->opts.depth = (int)opt_long("--depth", optarg, 1, COORD_MAX_DEPTH);
 			break;
 		case OPT_LOOKAHEAD:
-			bad = parse_int("--lookahead", optarg, 0, 8, &v);
+			v = opt_long("--lookahead", optarg, 0, 8);
 			b->opts.lookahead = v ? (int)v : -1;
 			break;
 		case OPT_GREEN_SMS:
-			bad = parse_int("--green-critical-sms", optarg, 1, 4096, &v);
-			b->opts.green_critical_sms = (int)v;
+			b->opts.green_critical_sms =
+				(int)opt_long("--green-critical-sms", optarg, 1, 4096);
 			break;
 		case 'm':
 			b->models_dir = optarg;
@@ -257,12 +226,10 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			b->report = optarg;
 			break;
 		case OPT_DEVICE:
-			bad = parse_int("--device", optarg, 0, 64, &v);
-			b->device = (int)v;
+			b->device = (int)opt_long("--device", optarg, 0, 64);
 			break;
 		case OPT_SEED:
-			bad = parse_int("--seed", optarg, 0, __LONG_MAX__, &v);
-			b->seed = (uint64_t)v;
+			b->seed = (uint64_t)opt_long("--seed", optarg, 0, LONG_MAX);
 			break;
 		case 'h':
 			usage(stdout);

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpulist.h"
+#include "clock.h"
 #include "exec.h"
 #include "platform.h"
 #include "run_profile.h"
@@ -35,14 +37,6 @@
 static const char *const profile_models[] = { "resnet18", "mobilenetv2" };
 static const char *const op_keys[PLAN_OP__COUNT] = { "conv", "dwconv", "fc", "pool", "eltwise" };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* What one model told on one setting. */
 struct model_times {
 	double per_inference_ms; /* median-free mean over the timed runs */
@@ -52,46 +46,27 @@ struct model_times {
 static int time_model(const struct dnn_model *m, int threads, const cpu_set_t *cpus,
 		      struct model_times *t, char *err, size_t errlen)
 {
+	/* Warm-up: first runs pay page faults and pool start. */
+	struct exec_time_opts o = { .warmup = 2, .runs = PROFILE_MIN_RUNS,
+				    .min_seconds = PROFILE_SECONDS };
+	struct exec_timing tm;
 	struct exec_plan plan;
 	struct dnn_exec *e;
-	struct exec_result res;
-	float *input;
-	double t0;
-	int runs = 0;
+	char msg[512];
 
 	exec_plan_single(m, threads, &plan);
 	plan.stages[0].cpus = *cpus;
 	if (exec_create(m, 1, &plan, &e, err, errlen))
 		return -1;
-	input = calloc(exec_input_floats(e), sizeof(*input));
-	if (!input) {
+	if (exec_time(e, &o, &tm, msg, sizeof(msg))) {
+		snprintf(err, errlen, "%s: %s", m->name, msg);
 		exec_destroy(e);
-		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < exec_input_floats(e); i++)
-		input[i] = (float)(i % 17) / 17.0f;
-	/* Warm-up: first runs pay page faults and pool start. */
-	for (int i = 0; i < 2; i++)
-		if (exec_submit(e, input, 0) || exec_collect(e, NULL, &res))
-			goto failed;
-	exec_layer_times_reset(e);
-	t0 = now_s();
-	while (runs < PROFILE_MIN_RUNS || now_s() - t0 < PROFILE_SECONDS) {
-		if (exec_submit(e, input, 0) || exec_collect(e, NULL, &res))
-			goto failed;
-		runs++;
-	}
-	t->per_inference_ms = (now_s() - t0) * 1e3 / runs;
+	t->per_inference_ms = tm.mean_ms;
 	exec_layer_times(e, t->layer_ms);
-	free(input);
 	exec_destroy(e);
 	return 0;
-failed:
-	snprintf(err, errlen, "%s: %s", m->name, exec_error(e));
-	free(input);
-	exec_destroy(e);
-	return -1;
 }
 
 struct copy_job {
@@ -118,14 +93,14 @@ static void *copy_thread(void *arg)
 	}
 	memset(a, 1, COPY_BYTES);
 	memset(b, 2, COPY_BYTES);
-	t0 = now_s();
+	t0 = mono_s();
 	for (int r = 0; r < COPY_ROUNDS; r++) {
 		memcpy(r & 1 ? a : b, r & 1 ? b : a, COPY_BYTES);
 		/* The compiler knows both buffers' contents from the
 		 * memsets and would drop the copies: make them opaque. */
 		__asm__ volatile("" : : "r"(a), "r"(b) : "memory");
 	}
-	j->seconds = now_s() - t0;
+	j->seconds = mono_s() - t0;
 	free(a);
 	free(b);
 	return NULL;
@@ -345,7 +320,7 @@ int run_profile_host(const char *models_dir, const char *output, bool verbose, c
 			continue;
 		platform_unit_cpus(&p, u, &cpus);
 		CPU_OR(&all, &all, &cpus);
-		platform_cpu_list(&cpus, cpus_text, sizeof(cpus_text));
+		cpulist_format(&cpus, cpus_text, sizeof(cpus_text));
 		if (verbose)
 			fprintf(stderr, "triage-run: measuring %s (CPUs %s)...\n", unit->name, cpus_text);
 		if (measure_unit(models, pms, unit, &cpus, &f, verbose, err, errlen))

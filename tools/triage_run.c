@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec.h"
+#include "numparse.h"
+#include "quantile.h"
 #include "run_profile.h"
 #include "zoo.h"
 
@@ -48,14 +50,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -80,22 +74,6 @@ static void usage(FILE *f)
 		"                    profile (default <platforms dir>/host.json)\n");
 }
 
-static int parse_number(const char *opt, const char *text, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
-		fprintf(stderr, "triage-run: %s: \"%s\" is not a number in [%g, %g]\n", opt, text,
-			min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option long_opts[] = {
@@ -115,10 +93,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	double seed = 1;
 	int c;
 
-	*o = (struct options){ .level = "normal", .stages = "auto", .duration_s = 10,
+	*o = (struct options){ .level = "normal", .stages = "auto", .duration_s = 10, .seed = 1,
 			       .progress = isatty(STDOUT_FILENO) };
 	while ((c = getopt_long(argc, argv, "m:l:n:t:r:d:s:j:o:qh", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -131,27 +108,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'P': o->profile = true; break;
 		case 'p': o->progress = true; break;
 		case 'q': o->quiet = true; o->progress = false; break;
-		case 't':
-			if (parse_number("--latency-ms", optarg, 0, 1e6, &o->latency_ms))
-				return -1;
-			break;
-		case 'r':
-			if (parse_number("--rate", optarg, 0, 1e5, &o->rate_hz))
-				return -1;
-			break;
-		case 'd':
-			if (parse_number("--duration", optarg, 0.1, 1e6, &o->duration_s))
-				return -1;
-			break;
-		case 'S':
-			if (parse_number("--seed", optarg, 0, 1e15, &seed))
-				return -1;
-			break;
+		case 't': o->latency_ms = opt_double("--latency-ms", optarg, 0, 1e6); break;
+		case 'r': o->rate_hz = opt_double("--rate", optarg, 0, 1e5); break;
+		case 'd': o->duration_s = opt_double("--duration", optarg, 0.1, 1e6); break;
+		case 'S': o->seed = opt_u64("--seed", optarg, 0, 1000000000000000ull); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
-	o->seed = (uint64_t)seed;
 	if (optind < argc) {
 		fprintf(stderr, "triage-run: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
@@ -186,32 +150,6 @@ struct run {
 	size_t progress_from; /* first latency of the current second */
 	float *layer_ms;
 };
-
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* p in [0, 1] of v[from, to), sorting a copy. */
-static double quantile(const double *v, size_t from, size_t to, double p)
-{
-	size_t n = to - from, at;
-	double *tmp, q;
-
-	if (!n)
-		return 0;
-	tmp = malloc(n * sizeof(*tmp));
-	if (!tmp)
-		return 0;
-	memcpy(tmp, v + from, n * sizeof(*tmp));
-	qsort(tmp, n, sizeof(*tmp), compare_double);
-	at = (size_t)ceil(p * (double)n);
-	q = tmp[at ? at - 1 : 0];
-	free(tmp);
-	return q;
-}
 
 static void publish_stages(struct run *r)
 {
@@ -316,8 +254,8 @@ static void progress(struct run *r, uint64_t now)
 	exec_get_plan(r->e, &p, NULL);
 	exec_plan_format(&p, text, sizeof(text));
 	printf("%-12s %6.1f/s  p50 %7.1f ms  p99 %7.1f ms  stages %s%s\n", r->o->name,
-	       secs > 0 ? (double)n / secs : 0, quantile(r->lat_ms, r->progress_from, r->nr_lat, 0.5),
-	       quantile(r->lat_ms, r->progress_from, r->nr_lat, 0.99), text,
+	       secs > 0 ? (double)n / secs : 0, quantile_copy(r->lat_ms + r->progress_from, n, 0.5),
+	       quantile_copy(r->lat_ms + r->progress_from, n, 0.99), text,
 	       r->agent_generation ? " (agent)" : "");
 	fflush(stdout);
 	r->progress_from = r->nr_lat;
@@ -408,8 +346,8 @@ static int drive(struct run *r, const float *input)
 static int report(const struct run *r, uint64_t elapsed_ns)
 {
 	const struct options *o = r->o;
-	double secs = (double)elapsed_ns / 1e9, p50 = quantile(r->lat_ms, 0, r->nr_lat, 0.5),
-	       p99 = quantile(r->lat_ms, 0, r->nr_lat, 0.99);
+	double secs = (double)elapsed_ns / 1e9, p50 = quantile_copy(r->lat_ms, r->nr_lat, 0.5),
+	       p99 = quantile_copy(r->lat_ms, r->nr_lat, 0.99);
 	double tput = secs > 0 ? (double)r->nr_lat / secs : 0;
 	struct json_object *j;
 	FILE *f;

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpulist.h"
+#include "errbuf.h"
 #include "config/config.h"
 #include "json_util.h"
 #include "config/config_planner.h"
@@ -60,29 +62,6 @@ static const struct {
 
 #define NR_MATCH_KEYS (sizeof(match_keys) / sizeof(match_keys[0]))
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int require_key(struct json_check *jc, struct json_object *obj, const char *parent,
-		       const char *key, struct json_object **val, char path[JSON_CHECK_PATH_MAX])
-{
-	if (json_check_lookup(obj, parent, key, val, path))
-		return 0;
-	json_check_key_path(path, parent, key);
-	return json_check_fail(jc, path, "required key missing");
-}
-
 static int get_name(struct json_check *jc, struct json_object *val, const char *path,
 		    char out[TRIAGE_NAME_MAX])
 {
@@ -117,40 +96,6 @@ static int get_abs_path(struct json_check *jc, struct json_object *val, const ch
 	return 0;
 }
 
-/* The cpuset list syntax, "0-3,6": items N or N-M with N <= M, no blanks.
- * Whether the CPUs exist is only known on the device, at enforcement. */
-static bool cpu_list_valid(const char *list)
-{
-	const char *p = list;
-
-	if (!*p)
-		return true;
-	for (;;) {
-		unsigned long first, last;
-		char *end;
-
-		if (*p < '0' || *p > '9')
-			return false;
-		first = strtoul(p, &end, 10);
-		last = first;
-		p = end;
-		if (*p == '-') {
-			p++;
-			if (*p < '0' || *p > '9')
-				return false;
-			last = strtoul(p, &end, 10);
-			p = end;
-		}
-		if (first > last || last >= TRIAGE_MAX_CPUS)
-			return false;
-		if (!*p)
-			return true;
-		if (*p != ',')
-			return false;
-		p++;
-	}
-}
-
 static int get_cpu_list(struct json_check *jc, struct json_object *val, const char *path,
 			char out[CONFIG_CPUS_MAX])
 {
@@ -162,7 +107,7 @@ static int get_cpu_list(struct json_check *jc, struct json_object *val, const ch
 	if (strlen(str) >= CONFIG_CPUS_MAX)
 		return json_check_fail(jc, path, "CPU list too long (at most %d characters)",
 				       CONFIG_CPUS_MAX - 1);
-	if (!cpu_list_valid(str))
+	if (cpulist_parse(str, strlen(str), TRIAGE_MAX_CPUS, 0, NULL) < 0)
 		return json_check_fail(jc, path,
 				       "must be a CPU list such as \"0-3,6\" (CPUs 0..%d, \"\" for all), got %s",
 				       TRIAGE_MAX_CPUS - 1, json_check_describe(val, buf));
@@ -185,10 +130,10 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 
 	*level = (struct level_cfg){ .weight = 100, .floor_cores = 0.1 };
 
-	if (require_key(jc, obj, path, "name", &val, key_path) ||
+	if (json_check_require(jc, obj, path, "name", &val, key_path) ||
 	    get_name(jc, val, key_path, level->name))
 		return -1;
-	if (require_key(jc, obj, path, "rank", &val, key_path) ||
+	if (json_check_require(jc, obj, path, "rank", &val, key_path) ||
 	    json_check_uint(jc, val, key_path, 1, TRIAGE_MAX_LEVELS, &rank))
 		return -1;
 	level->rank = (int)rank;
@@ -403,7 +348,7 @@ static int parse_rule(struct json_check *jc, struct json_object *obj, const char
 	if (json_check_object(jc, obj, path) || json_check_keys(jc, obj, path, rule_keys))
 		return -1;
 
-	if (require_key(jc, obj, path, "level", &val, key_path) ||
+	if (json_check_require(jc, obj, path, "level", &val, key_path) ||
 	    json_check_string(jc, val, key_path, &level_name))
 		return -1;
 	rule->level = config_level_index(cfg, level_name);
@@ -432,7 +377,7 @@ static int parse_rule(struct json_check *jc, struct json_object *obj, const char
 		return json_check_fail(jc, key_path, "a latency target needs a \"model\" in the same rule");
 	}
 
-	if (require_key(jc, obj, path, "match", &val, key_path))
+	if (json_check_require(jc, obj, path, "match", &val, key_path))
 		return -1;
 	return parse_match(jc, val, key_path, rule);
 }
@@ -501,7 +446,7 @@ static int parse_root(struct json_check *jc, struct json_object *root, struct tr
 		return -1;
 
 	/* Levels first whatever the key order: rules refer to them. */
-	if (require_key(jc, root, "", "levels", &val, key_path) || parse_levels(jc, val, cfg))
+	if (json_check_require(jc, root, "", "levels", &val, key_path) || parse_levels(jc, val, cfg))
 		return -1;
 	if (json_check_lookup(root, "", "protection", &val, key_path) &&
 	    parse_protection(jc, val, &cfg->protection))

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl/ctl.h"
 
 static int ctl_address(const char *run_dir, struct sockaddr_un *addr)
@@ -117,19 +118,12 @@ int ctl_send(int fd, struct json_object *msg)
 	return err;
 }
 
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
 
 struct json_object *ctl_recv(int fd, int timeout_ms, char *err, size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *obj = NULL;
-	struct timespec start;
+	double start;
 	size_t total = 0;
 	char buf[8192];
 
@@ -137,10 +131,10 @@ struct json_object *ctl_recv(int fd, int timeout_ms, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = mono_ms();
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long left = timeout_ms - elapsed_ms(&start);
+		long left = timeout_ms - (long)(mono_ms() - start);
 		enum json_tokener_error jerr;
 		char *nl;
 		ssize_t n;

@@ -16,42 +16,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cpulist.h"
 #include "doctor/doctor.h"
 #include "fsutil.h"
 #include "kmod/kmod_client.h"
 #include "log.h"
 
 static const char *const gpu_node_names[] = { "ga10b", "gv11b", "gp10b", "gpu", "gpu-gpc-0" };
-
-int cpulist_count(const char *list)
-{
-	const char *p = list;
-	int count = 0;
-
-	if (!*p)
-		return 0;
-	for (;;) {
-		char *end;
-		long lo = strtol(p, &end, 10), hi;
-
-		if (end == p || lo < 0)
-			return -1;
-		hi = lo;
-		p = end;
-		if (*p == '-') {
-			hi = strtol(p + 1, &end, 10);
-			if (end == p + 1 || hi < lo)
-				return -1;
-			p = end;
-		}
-		count += (int)(hi - lo + 1);
-		if (*p == '\0' || *p == '\n')
-			return count;
-		if (*p != ',')
-			return -1;
-		p++;
-	}
-}
 
 static void probe_bpf(struct doctor_report *r)
 {
@@ -144,7 +115,7 @@ static void probe_clusters(struct doctor_report *r, const char *sysfs_root)
 
 	snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sysfs_root);
 	if (!read_first_line(path, line, sizeof(line)))
-		r->nr_cpus_online = cpulist_count(line);
+		r->nr_cpus_online = cpulist_parse(line, strlen(line), CPU_SETSIZE, 0, NULL);
 	if (r->nr_cpus_online <= 0)
 		r->nr_cpus_online = (int)sysconf(_SC_NPROCESSORS_ONLN);
 

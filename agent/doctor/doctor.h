@@ -53,7 +53,4 @@ void doctor_print(const struct doctor_report *r, FILE *out);
 /* Logs one warning line per missing piece that turns a feature off. */
 void doctor_log_missing(const struct doctor_report *r);
 
-/* Number of CPUs in a cpu list such as "0-3,6", or -1 if malformed. */
-int cpulist_count(const char *list);
-
 #endif

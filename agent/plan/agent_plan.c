@@ -20,27 +20,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "plan/agent_plan.h"
 #include "log.h"
 
 _Static_assert(CONFIG_MODEL_MAX == PLAN_NAME_MAX, "a model name must fit the planner's");
 _Static_assert(TRIAGE_NAME_MAX <= PLAN_NAME_MAX, "a workload name must fit the planner's");
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void forget_mix(struct agent_plan *ap)
 {

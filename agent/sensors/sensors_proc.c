@@ -31,6 +31,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "log.h"
 #include "sensors/proc_parse.h"
@@ -74,14 +75,6 @@ static const struct sensors_ops proc_ops;
 static struct proc_sensors *to_proc(struct sensors *s)
 {
 	return sensors_container_of(s, struct proc_sensors, base);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Grows *arr of elem-sized items to hold one more. */
@@ -234,7 +227,7 @@ static struct proc_workload *ensure_workload(struct proc_sensors *s, uint32_t wl
 static void refresh_process(struct proc_sensors *s, struct proc_process *p,
 			    struct triage_wl_stats *acc)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 	bool with_switches = now - p->switches_read_ns >= SWITCHES_INTERVAL_NS;
 	struct proc_task_sample *tasks;
 	int nr, err;
@@ -290,7 +283,7 @@ static int proc_tag_tgid(struct sensors *base, pid_t tgid, const struct triage_t
 	p->gone = false;
 	p->tasks = tasks;
 	p->nr_tasks = nr;
-	p->switches_read_ns = now_ns();
+	p->switches_read_ns = mono_ns();
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "quantile.h"
 #include "bench.h"
 #include "sim.h"
 #include "sim_rng.h"
@@ -30,38 +32,9 @@
 #define CRITICAL_RATE_OF_POTENTIAL 0.25
 #define CRITICAL_TARGET_OF_ALONE 3.0
 
-static double monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double cpu_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 double bench_percentile(double *v, int n, double pct)
 {
-	int k;
-
-	if (n <= 0)
-		return NAN;
-	qsort(v, n, sizeof(*v), cmp_double);
-	k = (int)ceil(pct / 100 * n) - 1;
-	return v[k < 0 ? 0 : k];
+	return n > 0 ? quantile(v, (size_t)n, pct / 100) : NAN;
 }
 
 /* n distinct models and ranks 1..n in random order. */
@@ -172,9 +145,9 @@ static void run_policy(const struct bench_opts *o, struct planner *pl, struct pl
 	int rc;
 
 	search_cfg(o, seed, &cfg);
-	t0 = monotonic_ms();
+	t0 = mono_ms();
 	rc = plan_policy_run(policy, pl, pb, &cfg, &res, err, sizeof(err));
-	run->decision_ms = monotonic_ms() - t0;
+	run->decision_ms = mono_ms() - t0;
 	if (rc) {
 		fprintf(stderr, "planner-sim: %s: %s\n", plan_policy_name(policy), err);
 		return;
@@ -186,9 +159,9 @@ static void run_policy(const struct bench_opts *o, struct planner *pl, struct pl
 	sc.duration_s = o->sim_seconds;
 	sc.warmup_s = o->warmup_seconds;
 	sc.seed = seed;
-	t0 = cpu_ms();
+	t0 = cputime_ms();
 	rc = sim_run(pb, &res.mapping, &sc, &sr, err, sizeof(err));
-	run->sim_cpu_ms = cpu_ms() - t0;
+	run->sim_cpu_ms = cputime_ms() - t0;
 	if (rc) {
 		fprintf(stderr, "planner-sim: %s: simulator: %s\n", plan_policy_name(policy), err);
 		return;
@@ -305,13 +278,13 @@ static void run_gaps(const struct bench_opts *o, struct planner *pl, const struc
 			continue;
 		}
 		gap->space = plan_space_size(pb);
-		t0 = monotonic_ms();
+		t0 = mono_ms();
 		if (plan_exhaustive(pb, o->gap_limit, false, res, err, sizeof(err))) {
 			out->gaps_skipped++;
 			plan_problem_release(pb);
 			continue;
 		}
-		gap->exhaustive_ms = monotonic_ms() - t0;
+		gap->exhaustive_ms = mono_ms() - t0;
 		gap->optimum = res->reward;
 		search_cfg(o, o->seed ^ g, &cfg);
 		if (plan_policy_run(PLAN_POLICY_RANKMAP, pl, pb, &cfg, res, err, sizeof(err))) {
@@ -416,9 +389,9 @@ int bench_decisions_run(const struct bench_opts *o, const struct plan_platform *
 		}
 		search_cfg(o, o->seed ^ d, &cfg);
 		out->budget_ms = cfg.max_ms;
-		t0 = monotonic_ms();
+		t0 = mono_ms();
 		rc = plan_policy_run(PLAN_POLICY_RANKMAP, pl, pb, &cfg, res, err, sizeof(err));
-		t1 = monotonic_ms();
+		t1 = mono_ms();
 		plan_problem_release(pb);
 		if (rc) {
 			snprintf(out->error, sizeof(out->error), "rankmap: %s", err);

@@ -8,12 +8,14 @@
  * are those of one core, as the agent's single planning thread would see.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "numparse.h"
 #include "platform.h"
 #include "zoo.h"
 
@@ -93,44 +95,18 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v < lo || v > hi) {
-		fprintf(stderr, "planner-sim: --%s %s: want an integer in %ld..%ld\n", opt, s, lo,
-			hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *opt, const char *s, double lo, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (!*s || *end || !(v >= lo) || v > 1e9) {
-		fprintf(stderr, "planner-sim: --%s %s: want a number >= %g\n", opt, s, lo);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_sizes(struct bench_opts *o, char *s)
 {
 	o->nr_sizes = 0;
 	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-		long v;
-
-		if (o->nr_sizes == BENCH_MAX_SIZES ||
-		    parse_long("sizes", tok, 1, PLAN_MAX_DNNS, &v))
+		if (o->nr_sizes == BENCH_MAX_SIZES) {
+			fprintf(stderr, "planner-sim: --sizes: at most %d sizes\n", BENCH_MAX_SIZES);
 			return -1;
-		o->sizes[o->nr_sizes++] = (int)v;
+		}
+		o->sizes[o->nr_sizes++] = (int)opt_long("--sizes", tok, 1, PLAN_MAX_DNNS);
 	}
+	if (!o->nr_sizes)
+		fprintf(stderr, "planner-sim: --sizes: no size given\n");
 	return o->nr_sizes ? 0 : -1;
 }
 
@@ -153,7 +129,6 @@ static int parse_policies(struct bench_opts *o, char *s)
 static int parse_opts(struct bench_opts *o, int argc, char **argv)
 {
 	int critical = -1, c;
-	long v;
 
 	memset(o, 0, sizeof(*o));
 	o->mixes = 100;
@@ -187,54 +162,47 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 			o->platforms[o->nr_platforms++] = optarg;
 			break;
 		case OPT_MIXES:
-			rc = parse_long("mixes", optarg, 0, 100000, &v);
-			o->mixes = (int)v;
+			o->mixes = (int)opt_long("--mixes", optarg, 0, 100000);
 			break;
 		case OPT_CRITICAL:
-			rc = parse_long("critical-mixes", optarg, 0, 100000, &v);
-			critical = (int)v;
+			critical = (int)opt_long("--critical-mixes", optarg, 0, 100000);
 			break;
 		case OPT_SIZES:
 			rc = parse_sizes(o, optarg);
 			break;
 		case OPT_SEED:
-			rc = parse_long("seed", optarg, 0, __LONG_MAX__, &v);
-			o->seed = (uint64_t)v;
+			o->seed = (uint64_t)opt_long("--seed", optarg, 0, LONG_MAX);
 			break;
 		case OPT_SIM_SECONDS:
-			rc = parse_double("sim-seconds", optarg, 0.001, &o->sim_seconds);
+			o->sim_seconds = opt_double("--sim-seconds", optarg, 0.001, 1e9);
 			break;
 		case OPT_WARMUP:
-			rc = parse_double("warmup-seconds", optarg, 0, &o->warmup_seconds);
+			o->warmup_seconds = opt_double("--warmup-seconds", optarg, 0, 1e9);
 			break;
 		case OPT_POLICIES:
 			rc = parse_policies(o, optarg);
 			break;
 		case OPT_RANKMAP_MS:
-			rc = parse_double("rankmap-ms", optarg, 0, &o->rankmap_ms);
+			o->rankmap_ms = opt_double("--rankmap-ms", optarg, 0, 1e9);
 			break;
 		case OPT_GAP_INSTANCES:
-			rc = parse_long("gap-instances", optarg, 0, 100000, &v);
-			o->gap_instances = (int)v;
+			o->gap_instances = (int)opt_long("--gap-instances", optarg, 0, 100000);
 			break;
 		case OPT_GAP_CUTS:
-			rc = parse_long("gap-cuts", optarg, 0, PLAN_MAX_LAYERS, &v);
-			o->gap_cuts = (int)v;
+			o->gap_cuts = (int)opt_long("--gap-cuts", optarg, 0, PLAN_MAX_LAYERS);
 			break;
 		case OPT_GAP_LIMIT:
-			rc = parse_long("gap-limit", optarg, 1, __LONG_MAX__, &v);
-			o->gap_limit = (uint64_t)v;
+			o->gap_limit = (uint64_t)opt_long("--gap-limit", optarg, 1, LONG_MAX);
 			break;
 		case OPT_DECISIONS:
-			rc = parse_long("decisions", optarg, 0, 1000000, &v);
-			o->decisions = (int)v;
+			o->decisions = (int)opt_long("--decisions", optarg, 0, 1000000);
 			break;
 		case OPT_DECISION_PLATFORM:
 			o->decision_platform = optarg;
 			break;
 		case OPT_DECISION_DNNS:
-			rc = parse_long("decision-dnns", optarg, 1, PLAN_MAX_DNNS, &v);
-			o->decision_dnns = (int)v;
+			o->decision_dnns =
+				(int)opt_long("--decision-dnns", optarg, 1, PLAN_MAX_DNNS);
 			break;
 		case OPT_PLATFORMS_DIR:
 			o->platforms_dir = optarg;

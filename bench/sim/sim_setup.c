@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quantile.h"
 #include "sim_impl.h"
 
 void sim_config_default(struct sim_config *c)
@@ -256,38 +257,6 @@ int sim_setup(struct sim *s, const struct plan_problem *pb, const struct plan_ma
 
 /* ---- results ---------------------------------------------------------------- */
 
-/* The k-th smallest of v[0..n) (v is reordered): Hoare's selection, since
- * only the p99 is wanted and a full sort would cost more than the run. */
-static double select_kth(double *v, long n, long k)
-{
-	long lo = 0, hi = n - 1;
-
-	while (lo < hi) {
-		double pivot = v[lo + (hi - lo) / 2];
-		long i = lo, j = hi;
-
-		while (i <= j) {
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i <= j) {
-				double t = v[i];
-
-				v[i++] = v[j];
-				v[j--] = t;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			break;
-	}
-	return v[k];
-}
-
 void sim_finish(struct sim *s, double window)
 {
 	struct sim_result *r = s->res;
@@ -305,10 +274,10 @@ void sim_finish(struct sim *s, double window)
 		for (size_t i = 0; i < f->nr_lat; i++)
 			sum += f->lat[i];
 		if (f->nr_lat) {
-			long k = (long)ceil(0.99 * f->nr_lat) - 1;
-
 			o->latency_ms = 1e3 * sum / f->nr_lat;
-			o->latency_p99_ms = 1e3 * select_kth(f->lat, (long)f->nr_lat, k);
+			/* By selection: only the p99 is wanted, and a sort
+			 * would cost more than the run. */
+			o->latency_p99_ms = 1e3 * quantile_select(f->lat, f->nr_lat, 0.99);
 		}
 		/* Counted where the inferences are, so that a lost one shows. */
 		for (int i = 0; i < f->nr_stages; i++)

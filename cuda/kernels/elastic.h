@@ -62,22 +62,30 @@ enum tk_act {
 	TK_ACT_SIGMOID,
 };
 
+/* The ops, in enum order: X(ENUM, "name", what the op takes). The name is
+ * the one of the kernel symbols ("tk_<name>_t<threads>"); the host side
+ * (kernels.c) and the driver stand-in (tests/gpu/fake) both read it here. */
+#define TK_OPS(X)                                                                              \
+	X(TK_CONV_DIRECT, "conv_direct")	 /* any conv: tk_conv_args; item = one output */   \
+	X(TK_CONV_DEPTHWISE, "conv_depthwise")	 /* groups == IC == OC: tk_conv_args */            \
+	X(TK_CONV_POINTWISE, "conv_pointwise")	 /* 1x1, stride 1, no pad, groups 1 */              \
+	X(TK_FC, "fc")				 /* tk_fc_args; item = one output */                \
+	X(TK_MAXPOOL, "maxpool")		 /* tk_pool_args; item = one output element */      \
+	X(TK_AVGPOOL, "avgpool")		 /* tk_pool_args */                                 \
+	X(TK_GAVGPOOL, "gavgpool")		 /* tk_pool_args (window = the whole H x W) */      \
+	X(TK_ADD, "add")			 /* tk_eltwise_args; item = one element */          \
+	X(TK_MUL, "mul")			 /* tk_eltwise_args; b broadcast over H, W */       \
+	X(TK_ACT, "act")			 /* tk_eltwise_args (b unused) */                   \
+	X(TK_COPY_CHANNELS, "copy_channels")	 /* tk_copy_args: concat parts, channel slices */   \
+	X(TK_UPSAMPLE, "upsample")		 /* tk_copy_args with scale; nearest neighbour */   \
+	X(TK_SOFTMAX, "softmax")		 /* tk_softmax_args; item = one pixel's channels */
+
+#define TK_OP_ENUM(e, name) e,
 enum tk_op {
-	TK_CONV_DIRECT,	   /* any conv: tk_conv_args; item = one output element */
-	TK_CONV_DEPTHWISE, /* groups == IC == OC: tk_conv_args */
-	TK_CONV_POINTWISE, /* 1x1, stride 1, no pad, groups 1: tk_conv_args */
-	TK_FC,		   /* tk_fc_args; item = one output */
-	TK_MAXPOOL,	   /* tk_pool_args; item = one output element */
-	TK_AVGPOOL,	   /* tk_pool_args */
-	TK_GAVGPOOL,	   /* tk_pool_args (window = the whole H x W) */
-	TK_ADD,		   /* tk_eltwise_args; item = one element */
-	TK_MUL,		   /* tk_eltwise_args; b broadcast over H, W when b_per_channel */
-	TK_ACT,		   /* tk_eltwise_args (b unused) */
-	TK_COPY_CHANNELS,  /* tk_copy_args: concat parts and channel slices */
-	TK_UPSAMPLE,	   /* tk_copy_args with scale; nearest neighbour */
-	TK_SOFTMAX,	   /* tk_softmax_args; item = one pixel's channel vector */
+	TK_OPS(TK_OP_ENUM)
 	TK_OP__COUNT,
 };
+#undef TK_OP_ENUM
 
 struct tk_conv_args {
 	tk_dptr in, weight, bias, out;
@@ -126,6 +134,16 @@ struct tk_copy_args {
 struct tk_softmax_args {
 	tk_dptr in, out;
 	int32_t pixels, c;
+};
+
+/* The args of any op: what a launch copies, sized for the largest. */
+union tk_args {
+	struct tk_conv_args conv;
+	struct tk_fc_args fc;
+	struct tk_pool_args pool;
+	struct tk_eltwise_args eltwise;
+	struct tk_copy_args copy;
+	struct tk_softmax_args softmax;
 };
 
 #endif

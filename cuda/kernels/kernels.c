@@ -25,21 +25,9 @@ _Static_assert(TK_ACT_NONE == (int)DNN_ACT_NONE && TK_ACT_RELU == (int)DNN_ACT_R
 
 const int tk_block_variants[TK_NR_BLOCK_VARIANTS] = TK_BLOCK_VARIANTS;
 
-static const char *const op_names[TK_OP__COUNT] = {
-	[TK_CONV_DIRECT] = "conv_direct",
-	[TK_CONV_DEPTHWISE] = "conv_depthwise",
-	[TK_CONV_POINTWISE] = "conv_pointwise",
-	[TK_FC] = "fc",
-	[TK_MAXPOOL] = "maxpool",
-	[TK_AVGPOOL] = "avgpool",
-	[TK_GAVGPOOL] = "gavgpool",
-	[TK_ADD] = "add",
-	[TK_MUL] = "mul",
-	[TK_ACT] = "act",
-	[TK_COPY_CHANNELS] = "copy_channels",
-	[TK_UPSAMPLE] = "upsample",
-	[TK_SOFTMAX] = "softmax",
-};
+#define TK_OP_NAME(e, name) [e] = name,
+static const char *const op_names[TK_OP__COUNT] = { TK_OPS(TK_OP_NAME) };
+#undef TK_OP_NAME
 
 const char *tk_op_name(enum tk_op op)
 {

@@ -60,14 +60,7 @@ uint32_t tk_args_logical_blocks(enum tk_op op, const void *args);
  * kernelParams = { &slice, &launch.args }. */
 struct tk_launch {
 	enum tk_op op;
-	union {
-		struct tk_conv_args conv;
-		struct tk_fc_args fc;
-		struct tk_pool_args pool;
-		struct tk_eltwise_args eltwise;
-		struct tk_copy_args copy;
-		struct tk_softmax_args softmax;
-	} args;
+	union tk_args args;
 };
 
 /* Device addresses of one layer's tensors and parameters. */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpulist.h"
 #include "platform.h"
 
 #define DIR "models/platforms"
@@ -651,7 +652,7 @@ Test(platform, cpu_list_text)
 	char out[64];
 
 	CPU_ZERO(&set);
-	platform_cpu_list(&set, out, sizeof(out));
+	cpulist_format(&set, out, sizeof(out));
 	cr_assert_str_eq(out, "");
 	CPU_SET(0, &set);
 	CPU_SET(1, &set);
@@ -659,6 +660,6 @@ Test(platform, cpu_list_text)
 	CPU_SET(5, &set);
 	CPU_SET(7, &set);
 	CPU_SET(8, &set);
-	platform_cpu_list(&set, out, sizeof(out));
+	cpulist_format(&set, out, sizeof(out));
 	cr_assert_str_eq(out, "0-2,5,7-8");
 }

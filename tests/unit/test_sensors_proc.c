@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sensors/proc_parse.h"
 #include "sensors/sensors.h"
@@ -435,25 +436,17 @@ Test(sensors_proc, refused_without_schedstat)
 
 /* ---- the real /proc, this process ------------------------------------- */
 
-static uint64_t own_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Spins until this process has run ms of CPU time, however loaded the
  * machine is; returns the CPU time it took, as the kernel counts it. */
 static uint64_t burn_cpu_ms(int ms)
 {
-	uint64_t start = own_cpu_ns();
+	uint64_t start = cputime_ns();
 	volatile unsigned long spin = 0;
 
-	while (own_cpu_ns() - start < (uint64_t)ms * 1000000)
+	while (cputime_ns() - start < (uint64_t)ms * 1000000)
 		for (int i = 0; i < 10000; i++)
 			spin++;
-	return own_cpu_ns() - start;
+	return cputime_ns() - start;
 }
 
 Test(sensors_proc_real, counts_this_process)

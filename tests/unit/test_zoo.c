@@ -445,7 +445,7 @@ Test(zoo, missing_field)
 {
 	expect_replaced_error("\"kernel\": [3, 3], ", "",
 			      (const char *const[]){ "tiny.json: layers[0] (conv1).kernel: ",
-						     "missing field", NULL });
+						     "required key missing", NULL });
 }
 
 Test(zoo, unknown_field)
@@ -465,7 +465,7 @@ Test(zoo, unknown_format)
 Test(zoo, leaky_needs_alpha)
 {
 	expect_replaced_error("\"act\": \"relu\"", "\"act\": \"leaky\"",
-			      (const char *const[]){ "layers[0] (conv1).alpha: missing field",
+			      (const char *const[]){ "layers[0] (conv1).alpha: required key missing",
 						     NULL });
 }
 

@@ -15,6 +15,7 @@
  * socket's close restores them (the module's fail-safe).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "genl_util.h"
+#include "numparse.h"
 
 static struct tnl nl;
 static uint32_t victim; /* a sleeping child: a tgid that exists */
@@ -368,11 +370,11 @@ int main(int argc, char **argv)
 	rng_state = (uint64_t)time(NULL) * 2654435761u | 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'n')
-			count = atol(optarg);
+			count = opt_long("--fuzz", optarg, 1, LONG_MAX);
 		else if (o == 's')
-			seconds = atol(optarg);
+			seconds = opt_long("--seconds", optarg, 1, LONG_MAX);
 		else if (o == 'r')
-			rng_state = strtoull(optarg, NULL, 0) | 1;
+			rng_state = opt_u64("--seed", optarg, 0, UINT64_MAX) | 1;
 		else
 			return 2;
 	}

@@ -185,7 +185,7 @@ static inline int list_tids(pid_t pid, pid_t *tids, int max)
 /* Polls until every thread of pid has Cpus_allowed_list == want. */
 static inline bool threads_allowed(pid_t pid, const char *want, int timeout_ms, char *why, size_t len)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = (long)mono_ms() + timeout_ms;
 	pid_t tids[64];
 	char got[256];
 	int n, i;
@@ -197,7 +197,7 @@ static inline bool threads_allowed(pid_t pid, const char *want, int timeout_ms, 
 				break;
 		if (n > 0 && i == n)
 			return true;
-		if (now_ms() > deadline) {
+		if ((long)mono_ms() > deadline) {
 			snprintf(why, len, "thread %d has Cpus_allowed_list %s, want %s",
 				 n > 0 ? tids[i] : pid, n > 0 ? got : "?", want);
 			return false;

@@ -223,12 +223,12 @@ static inline int event_cb(struct nl_msg *msg, void *arg)
 static inline bool event_wait(struct tnl *ev, int cmd, uint32_t tgid, int timeout_ms, struct event *out)
 {
 	struct event_wait w = { .cmd = cmd, .tgid = tgid };
-	long deadline = now_ms() + timeout_ms;
+	long deadline = (long)mono_ms() + timeout_ms;
 	struct pollfd pfd = { .fd = nl_socket_get_fd(ev->sk), .events = POLLIN };
 
 	nl_socket_modify_cb(ev->sk, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &w);
-	while (!w.found && now_ms() < deadline)
-		if (poll(&pfd, 1, deadline - now_ms()) > 0)
+	while (!w.found && (long)mono_ms() < deadline)
+		if (poll(&pfd, 1, deadline - (long)mono_ms()) > 0)
 			nl_recvmsgs_default(ev->sk);
 	*out = w.ev;
 	return w.found;

@@ -20,6 +20,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
+#include "clock.h"
 #include "triage/genl.h"
 
 #ifndef SOL_NETLINK
@@ -41,14 +42,6 @@ struct tnl_call {
 };
 
 static int tap_failures;
-
-static inline long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static inline void tap_ok(const char *name)
 {

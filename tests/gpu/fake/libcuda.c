@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "kernels/ops.h"
 
 /* cuda.h maps these names to newer versions; this library exports the
@@ -37,21 +38,9 @@ CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end);
 #define FAKE_BLOCKS_PER_SM 16
 #define FAKE_PRIO_GREATEST (-5)
 
-static const char *const op_names[TK_OP__COUNT] = {
-	[TK_CONV_DIRECT] = "conv_direct",
-	[TK_CONV_DEPTHWISE] = "conv_depthwise",
-	[TK_CONV_POINTWISE] = "conv_pointwise",
-	[TK_FC] = "fc",
-	[TK_MAXPOOL] = "maxpool",
-	[TK_AVGPOOL] = "avgpool",
-	[TK_GAVGPOOL] = "gavgpool",
-	[TK_ADD] = "add",
-	[TK_MUL] = "mul",
-	[TK_ACT] = "act",
-	[TK_COPY_CHANNELS] = "copy_channels",
-	[TK_UPSAMPLE] = "upsample",
-	[TK_SOFTMAX] = "softmax",
-};
+#define TK_OP_NAME(e, name) [e] = name,
+static const char *const op_names[TK_OP__COUNT] = { TK_OPS(TK_OP_NAME) };
+#undef TK_OP_NAME
 
 struct fake_function {
 	int op;
@@ -59,15 +48,6 @@ struct fake_function {
 };
 
 static struct fake_function functions[TK_OP__COUNT][3];
-
-union fake_args {
-	struct tk_conv_args conv;
-	struct tk_fc_args fc;
-	struct tk_pool_args pool;
-	struct tk_eltwise_args eltwise;
-	struct tk_copy_args copy;
-	struct tk_softmax_args softmax;
-};
 
 struct fake_event;
 
@@ -77,7 +57,7 @@ struct item {
 	const struct fake_function *fn;
 	unsigned int grid, block;
 	struct tk_slice slice;
-	union fake_args args;
+	union tk_args args;
 };
 
 struct fake_stream {
@@ -93,14 +73,6 @@ struct fake_event {
 
 static int initialized;
 static int context_token;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Every physical thread of the launch, in turn, by the contract's loop. */
 static void run_launch(const struct item *it)
@@ -125,7 +97,7 @@ static int step(struct fake_stream *s)
 		s->tail = NULL;
 	if (it->event) {
 		it->event->stream = NULL;
-		it->event->done_at = now_s();
+		it->event->done_at = mono_s();
 	} else {
 		run_launch(it);
 	}
