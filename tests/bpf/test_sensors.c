@@ -12,10 +12,7 @@
  * its own cgroups in the unified hierarchy, and removes them, hogs first,
  * in the suite's fini hook even when an assertion fails.
  *
- * Build without the Makefile (from the repository root):
- *   gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iagent -Ibuild \
- *       tests/bpf/test_sensors.c build/libtriage.a -o build/bpf-tests \
- *       -lcriterion $(pkg-config --libs libbpf) -lelf -lz -lm
+ * Built by the Makefile (`make build/bpf-tests`): it links build/libtriage.a.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, setresuid, CPU_SET; the Makefile defines it too */

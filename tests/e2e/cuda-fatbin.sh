@@ -11,7 +11,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 
 FATBIN=$BUILD/cuda/triage_kernels.fatbin
-OBJ=$BUILD/cuda/kernels/fatbin.o
+OBJ=$BUILD/obj/cuda/kernels/fatbin.o
 OPS="conv_direct conv_depthwise conv_pointwise fc maxpool avgpool gavgpool add mul act
      copy_channels upsample softmax"
 VARIANTS="64 128 256"
