@@ -106,6 +106,15 @@ void *triage_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
 			   NLM_F_MULTI, cmd);
 }
 
+struct sk_buff *triage_reply_new(struct genl_info *info, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+
+	if (msg)
+		*hdr = genlmsg_put_reply(msg, info, &triage_family, 0, cmd);
+	return msg;
+}
+
 int triage_reply(struct genl_info *info, struct sk_buff *msg, void *hdr)
 {
 	genlmsg_end(msg, hdr);
@@ -121,10 +130,9 @@ static int triage_cmd_get_version(struct sk_buff *skb, struct genl_info *info)
 	err = triage_doit_check(info, 0, 0);
 	if (err)
 		return err;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = triage_reply_new(info, TRIAGE_CMD_GET_VERSION, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &triage_family, 0, TRIAGE_CMD_GET_VERSION);
 	if (!hdr || nla_put_u32(msg, TRIAGE_ATTR_ABI_VERSION, TRIAGE_ABI_VERSION) ||
 	    nla_put_u32(msg, TRIAGE_ATTR_FEATURES, triage_features) ||
 	    nla_put_u32(msg, TRIAGE_ATTR_NR_CPUS, nr_cpu_ids) ||

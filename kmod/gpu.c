@@ -98,10 +98,9 @@ int triage_cmd_get_gpu_stats(struct sk_buff *skb, struct genl_info *info)
 			       "no devfreq GPU under the device-tree names of gpu_nodes");
 		return -ENODEV;
 	}
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = triage_reply_new(info, TRIAGE_CMD_GET_GPU_STATS, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &triage_family, 0, TRIAGE_CMD_GET_GPU_STATS);
 	if (!hdr || nla_put_string(msg, TRIAGE_ATTR_GPU_NAME, st.name) ||
 	    nla_put_u32(msg, TRIAGE_ATTR_GPU_LOAD, min_t(u32, st.load_permille, 1000)) ||
 	    nla_put_u64_64bit(msg, TRIAGE_ATTR_GPU_CUR_FREQ, st.cur_hz, TRIAGE_ATTR_PAD) ||

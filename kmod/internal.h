@@ -41,6 +41,9 @@ enum triage_mcgrp { TRIAGE_MCGRP_EVENTS };
 int triage_genl_init(void);
 void triage_genl_exit(void);
 void *triage_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
+/* A reply of command cmd to info's request, with its header in *hdr (NULL
+ * when even the header did not fit); NULL when out of memory. */
+struct sk_buff *triage_reply_new(struct genl_info *info, u8 cmd, void **hdr);
 int triage_reply(struct genl_info *info, struct sk_buff *msg, void *hdr);
 
 /*

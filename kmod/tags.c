@@ -284,10 +284,9 @@ int triage_cmd_get_wl_stats(struct sk_buff *skb, struct genl_info *info)
 	err = triage_doit_check(info, TRIAGE_NEED(TRIAGE_ATTR_WL_ID), 0);
 	if (err)
 		return err;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = triage_reply_new(info, TRIAGE_CMD_GET_WL_STATS, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &triage_family, 0, TRIAGE_CMD_GET_WL_STATS);
 	if (!hdr) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
