@@ -17,6 +17,15 @@
 #include "sensors/sensors.h"
 #include "policy/workloads.h"
 
+#define AGENT_TICK_COSTS 256
+
+/* What the last AGENT_TICK_COSTS runs of one piece of work cost the loop. */
+struct cost_ring {
+	uint64_t ns[AGENT_TICK_COSTS];
+	unsigned nr, next;
+	uint64_t max_ns; /* since start */
+};
+
 struct agent {
 	struct triage_config cfg;
 	struct cg_env cg;
@@ -31,7 +40,13 @@ struct agent {
 	bool quiet; /* no status line */
 	struct agent_plan plan;
 	struct agent_clients clients; /* DNN processes under libtriage */
+	/* What ticks cost the loop, whole (sample, protect, client scan,
+	 * plan step, enforce) and the client scan alone, for status. */
+	struct cost_ring tick_cost, scan_cost;
 };
+
+/* Records one run's cost (requests.c, beside its view in status). */
+void cost_ring_add(struct cost_ring *r, uint64_t ns);
 
 /* Answers one control request; returns a new JSON object. */
 struct json_object *agent_handle_request(struct agent *a, struct json_object *req, uid_t peer_uid);

@@ -25,6 +25,7 @@
 
 #include "cpulist.h"
 #include "policy/affinity.h"
+#include "policy/claim.h"
 #include "agent.h"
 #include "clock.h"
 #include "clients.h"
@@ -120,32 +121,6 @@ void agent_clients_close(struct agent *a)
 		rmdir(a->clients.dir);
 }
 
-static bool refused_before(const struct agent_clients *cl, pid_t pid)
-{
-	for (int i = 0; i < cl->nr_refused; i++)
-		if (cl->refused[i] == pid)
-			return true;
-	return false;
-}
-
-static void forget_refused(struct agent_clients *cl, pid_t pid)
-{
-	for (int i = 0; i < cl->nr_refused; i++)
-		if (cl->refused[i] == pid) {
-			cl->refused[i] = cl->refused[--cl->nr_refused];
-			return;
-		}
-}
-
-static void remember_refused(struct agent_clients *cl, pid_t pid)
-{
-	if (cl->nr_refused == AGENT_MAX_CLIENTS)
-		memmove(cl->refused, cl->refused + 1, (AGENT_MAX_CLIENTS - 1) * sizeof(pid_t));
-	else
-		cl->nr_refused++;
-	cl->refused[cl->nr_refused - 1] = pid;
-}
-
 /* The client's name as a workload name: [a-z0-9_-], 1..15 characters. */
 static void workload_name_of(const char *client_name, pid_t pid, char *out, size_t len)
 {
@@ -181,7 +156,16 @@ static void refuse(struct agent *a, struct triage_client_shm *shm, pid_t pid, co
 		client_shm_unmap(shm);
 	}
 	log_warn("client pid %d refused: %s", (int)pid, why);
-	remember_refused(&a->clients, pid);
+	pidset_add(&a->clients.refused, pid);
+}
+
+static int clients_of_user(const struct agent_clients *cl, unsigned uid)
+{
+	int n = 0;
+
+	for (int k = 0; k < cl->nr; k++)
+		n += cl->c[k]->uid == uid;
+	return n;
 }
 
 static int take_on(struct agent *a, pid_t pid)
@@ -191,8 +175,10 @@ static int take_on(struct agent *a, pid_t pid)
 	struct triage_client_shm *shm = NULL, copy;
 	struct agent_client *c;
 	struct workload *w;
+	struct claimant who;
+	uint32_t grant = 0;
 	struct stat st;
-	int level, ret;
+	int asked, level, ret;
 
 	snprintf(path, sizeof(path), "%s/%d", cl->dir, (int)pid);
 	if (lstat(path, &st) || !S_ISREG(st.st_mode)) {
@@ -227,19 +213,43 @@ static int take_on(struct agent *a, pid_t pid)
 		refuse(a, shm, pid, "the file names another pid than its own");
 		return 0;
 	}
-	level = config_level_index(&a->cfg, copy.level);
-	if (level < 0) {
+	asked = config_level_index(&a->cfg, copy.level);
+	if (asked < 0) {
 		snprintf(err, sizeof(err), "unknown level \"%s\"", copy.level);
 		refuse(a, shm, pid, err);
 		return 0;
+	}
+	/* A file root made speaks with root's rights; any other only with
+	 * those of the process, whose owner owns the file (owner_matches). */
+	if (st.st_uid == 0) {
+		claimant_root(&who);
+	} else if ((ret = claimant_of_pid(pid, &who))) {
+		snprintf(err, sizeof(err), "cannot read its credentials: %s", strerror(-ret));
+		refuse(a, shm, pid, err);
+		return 0;
+	}
+	if (who.uid != 0 && clients_of_user(cl, who.uid) >= (int)a->cfg.clients.max_per_user) {
+		snprintf(err, sizeof(err), "user %u has %u clients taken on already (clients.max_per_user)",
+			 who.uid, a->cfg.clients.max_per_user);
+		refuse(a, shm, pid, err);
+		return 0;
+	}
+	level = claim_grant(&a->cfg, asked, &who);
+	if (level != asked) {
+		grant = TRIAGE_CLIENT_LEVEL_CAPPED;
+		if (copy.latency_ms > 0)
+			grant |= TRIAGE_CLIENT_TARGET_IGNORED;
+		log_warn("client pid %d (uid %u) asked for level %s, which the client policy does not let its user claim: taken on at %s%s",
+			 (int)pid, who.uid, copy.level, a->cfg.levels[level].name,
+			 copy.latency_ms > 0 ? "; its latency target drives no protection" : "");
 	}
 	workload_name_of(copy.name, pid, wname, sizeof(wname));
 	ret = workloads_ensure(&a->reg, level, wname, &w);
 	if (!ret)
 		ret = cg_move_process(&a->cg, w->rel, pid);
 	if (ret) {
-		snprintf(err, sizeof(err), "cannot put it in %s/%s: %s", copy.level, wname,
-			 strerror(-ret));
+		snprintf(err, sizeof(err), "cannot put it in %s/%s: %s", a->cfg.levels[level].name,
+			 wname, strerror(-ret));
 		refuse(a, shm, pid, err);
 		return 0;
 	}
@@ -258,18 +268,23 @@ static int take_on(struct agent *a, pid_t pid)
 	c->shm = shm;
 	c->wl_id = w->id;
 	c->level = level;
+	c->asked_level = asked;
+	c->uid = who.uid;
+	c->grant_flags = grant;
 	c->rate_hz = copy.rate_hz;
 	snprintf(c->name, sizeof(c->name), "%s", wname);
 	snprintf(c->model, sizeof(c->model), "%s", copy.model);
 	c->seen = copy;
 	c->have_seen = true;
 	/* Managed from now on, with no stages until a plan maps it: the
-	 * client keeps running its own way meanwhile. */
+	 * client keeps running its own way meanwhile. The grant first, so a
+	 * client that sees MANAGED knows its level. */
+	client_shm_write_grant(shm, a->cfg.levels[level].name, grant);
 	client_shm_write_assignment(shm, NULL, 0, TRIAGE_GPU_SHARE_FULL, (int)getpid());
 	c->generation = client_shm_generation(shm);
 	cl->c[cl->nr++] = c;
-	log_info("client pid %d taken on: %s/%s, model %s%s", (int)pid, copy.level, wname,
-		 copy.model, copy.latency_ms > 0 ? ", with a latency target" : "");
+	log_info("client pid %d taken on: %s/%s, model %s%s", (int)pid, a->cfg.levels[level].name,
+		 wname, copy.model, copy.latency_ms > 0 ? ", with a latency target" : "");
 	return 1;
 }
 
@@ -292,7 +307,7 @@ static void drop_truncated(struct agent *a)
 		forget(a, k, false);
 	else if (bus_shm)
 		client_shm_unmap(bus_shm);
-	remember_refused(&a->clients, bus_pid);
+	pidset_add(&a->clients.refused, bus_pid);
 	touching(0, NULL);
 	if (bus_dir)
 		closedir(bus_dir);
@@ -339,10 +354,30 @@ static void refresh(struct agent_client *c)
 	c->have_seen = true;
 }
 
+/* Whether the directory needs a look: it changed, a scan left files for
+ * later, or the last full look is AGENT_CLIENTS_RESCAN_NS old (refused
+ * clients' files go when their processes do). */
+static bool scan_due(struct agent_clients *cl)
+{
+	uint64_t now = mono_ns();
+	struct stat st;
+
+	if (stat(cl->dir, &st))
+		return false;
+	if (!cl->scan_left_some && now - cl->scanned_ns < AGENT_CLIENTS_RESCAN_NS &&
+	    st.st_mtim.tv_sec == cl->scanned_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == cl->scanned_mtime.tv_nsec)
+		return false;
+	cl->scanned_ns = now;
+	cl->scanned_mtime = st.st_mtim;
+	return true;
+}
+
 static void scan_pass(struct agent *a, void *arg)
 {
 	struct agent_clients *cl = &a->clients;
 	int *changed_out = arg, changed = 0;
+	unsigned budget = a->cfg.clients.max_new_per_tick;
 	struct dirent *de;
 	DIR *d;
 
@@ -358,10 +393,13 @@ static void scan_pass(struct agent *a, void *arg)
 	}
 	*changed_out += changed;
 	changed = 0;
+	if (!scan_due(cl))
+		return;
 	d = opendir(cl->dir);
 	if (!d)
 		return;
 	bus_dir = d;
+	cl->scan_left_some = false;
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
@@ -372,17 +410,24 @@ static void scan_pass(struct agent *a, void *arg)
 			continue;
 		/* A refused client's file goes with its process, like any;
 		 * the pid may then serve a new client. */
-		if (refused_before(cl, (pid_t)pid)) {
+		if (pidset_has(&cl->refused, (pid_t)pid)) {
 			if (!pid_alive((pid_t)pid)) {
 				unlinkat(dirfd(d), de->d_name, 0);
-				forget_refused(cl, (pid_t)pid);
+				pidset_del(&cl->refused, (pid_t)pid);
 			}
 			continue;
 		}
-		if (cl->nr == AGENT_MAX_CLIENTS) {
-			log_warn("clients: %d taken on already; pid %ld waits", AGENT_MAX_CLIENTS, pid);
+		/* What one user's flood of files can cost a tick is bounded:
+		 * the rest waits for the next one. */
+		if (cl->nr == AGENT_MAX_CLIENTS || budget == 0) {
+			if (cl->nr == AGENT_MAX_CLIENTS && !cl->said_full)
+				log_warn("clients: %d taken on already; pid %ld waits", AGENT_MAX_CLIENTS,
+					 pid);
+			cl->said_full = cl->nr == AGENT_MAX_CLIENTS;
+			cl->scan_left_some = true;
 			break;
 		}
+		budget--;
 		/* Counted before the take-on: a SIGBUS jumps out of it. */
 		(*changed_out)++;
 		if (!take_on(a, (pid_t)pid))
@@ -578,6 +623,9 @@ double agent_clients_severity(const struct agent *a, uint32_t wl_id, double sche
 		*latency = false;
 	if (!s || !c->have_seen || !(s->latency_ms > 0) || s->inferences < AGENT_CLIENT_LATENCY_MIN)
 		return sched_severity;
+	/* A target from a level its user may not claim is only reported. */
+	if (c->grant_flags & TRIAGE_CLIENT_TARGET_IGNORED)
+		return sched_severity;
 	/* A client that stopped finishing inferences has no fresh latency:
 	 * the scheduler's view is all there is. */
 	now = mono_ns();
@@ -609,6 +657,14 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 	j = json_object_new_object();
 	json_object_object_add(j, "pid", json_object_new_int(c->pid));
 	json_object_object_add(j, "model", json_object_new_string(c->model));
+	json_object_object_add(j, "uid", json_object_new_int64(c->uid));
+	json_object_object_add(j, "asked_level",
+			       json_object_new_string(a->cfg.levels[c->asked_level].name));
+	json_object_object_add(j, "level_capped",
+			       json_object_new_boolean(c->grant_flags & TRIAGE_CLIENT_LEVEL_CAPPED));
+	json_object_object_add(j, "target_drives_protection",
+			       json_object_new_boolean(c->seen.latency_ms > 0 &&
+						       !(c->grant_flags & TRIAGE_CLIENT_TARGET_IGNORED)));
 	json_object_object_add(j, "inferences", json_object_new_int64((int64_t)c->seen.inferences));
 	json_object_object_add(j, "throughput", json_object_new_double(c->seen.throughput));
 	json_object_object_add(j, "latency_p50_ms", json_object_new_double(c->seen.latency_p50_ms));

@@ -5,7 +5,13 @@
  *
  * A client is taken on at the first scan that sees its file: it is put in
  * the workload cgroup <level>/<name> it asked for, with its model and
- * latency target, so the planner plans it. Each plan is then enforced on
+ * latency target, so the planner plans it. The level is granted by the
+ * client policy (policy/claim.h): one its user may not claim becomes the
+ * most important one it may, the client is told so in its agent section,
+ * and its latency target drives no protection. One user has at most
+ * clients.max_per_user clients, and a scan takes on, refuses or removes
+ * at most clients.max_new_per_tick files, so a flood of files costs each
+ * tick a bounded amount. Each plan is then enforced on
  * it: the stages, threads and CPU set of each stage go into its shared
  * memory, its workload cgroup gets the union of those CPUs (cpuset) and,
  * below the top rank and outside idle levels, a quota of what the plan
@@ -31,9 +37,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <time.h>
+
 #include <triage/client.h>
 
-#define AGENT_MAX_CLIENTS 64
+#include "pidset.h"
+
+/* Clients taken on at once, all users together (one user: at most
+ * clients.max_per_user of them, 64 by default). */
+#define AGENT_MAX_CLIENTS 256
+/* A full look at the clients directory at least this often; else only
+ * when it changed or a scan left files for later. */
+#define AGENT_CLIENTS_RESCAN_NS 1000000000ull
 /* Headroom of a workload's quota over what the plan expects it to use. */
 #define AGENT_CLIENT_QUOTA_HEADROOM 1.25
 
@@ -43,7 +58,10 @@ struct agent_client {
 	pid_t pid;
 	struct triage_client_shm *shm;
 	uint32_t wl_id; /* the workload it was put in */
-	int level;
+	int level;	     /* granted: asked_level, or lower (agent/policy/claim.h) */
+	int asked_level;
+	unsigned uid;	     /* whose rights it was judged on (0: root) */
+	uint32_t grant_flags; /* enum triage_client_grant, as told to it */
 	char name[TRIAGE_NAME_MAX];  /* of the workload */
 	char model[TRIAGE_NAME_MAX];
 	double rate_hz;
@@ -68,8 +86,13 @@ struct agent_clients {
 	int nr;
 	struct agent_client *c[AGENT_MAX_CLIENTS];
 	/* pids refused, so each is told once */
-	int nr_refused;
-	pid_t refused[AGENT_MAX_CLIENTS];
+	struct pidset refused;
+	/* When the directory was last looked at whole, its mtime then, and
+	 * whether files were left for the next scan (the per-tick budget). */
+	uint64_t scanned_ns;
+	struct timespec scanned_mtime;
+	bool scan_left_some;
+	bool said_full; /* AGENT_MAX_CLIENTS reached, logged */
 };
 
 /* Makes <run_dir>/clients (sticky, world-writable: clients need not be

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "quantile.h"
 #include "agent.h"
 #include "fsutil.h"
 #include "log.h"
@@ -86,6 +87,32 @@ static struct json_object *workload_json(const struct agent *a, const struct wor
 	return o;
 }
 
+void cost_ring_add(struct cost_ring *r, uint64_t ns)
+{
+	r->ns[r->next] = ns;
+	r->next = (r->next + 1) % AGENT_TICK_COSTS;
+	if (r->nr < AGENT_TICK_COSTS)
+		r->nr++;
+	if (ns > r->max_ns)
+		r->max_ns = ns;
+}
+
+/* p50, p99 of the last runs and the max since start, in microseconds. */
+static struct json_object *cost_json(const struct cost_ring *r)
+{
+	struct json_object *o = json_object_new_object();
+	double us[AGENT_TICK_COSTS];
+
+	for (unsigned i = 0; i < r->nr; i++)
+		us[i] = (double)r->ns[i] / 1e3;
+	quantile_sort(us, r->nr);
+	json_object_object_add(o, "runs", json_object_new_int((int)r->nr));
+	json_object_object_add(o, "p50_us", json_object_new_double(quantile_sorted(us, r->nr, 0.50)));
+	json_object_object_add(o, "p99_us", json_object_new_double(quantile_sorted(us, r->nr, 0.99)));
+	json_object_object_add(o, "max_us", json_object_new_double((double)r->max_ns / 1e3));
+	return o;
+}
+
 static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 {
 	struct json_object *o = reply_ok(), *levels = json_object_new_array();
@@ -93,6 +120,8 @@ static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 	json_object_object_add(o, "cgroup_mode", json_object_new_string(cg_mode_name(a->cg.mode)));
 	json_object_object_add(o, "sensors", json_object_new_string(a->sensors_name));
 	json_object_object_add(o, "tick_ms", json_object_new_int((int)a->cfg.tick_ms));
+	json_object_object_add(o, "tick_cost", cost_json(&a->tick_cost));
+	json_object_object_add(o, "clients_scan_cost", cost_json(&a->scan_cost));
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *lc = &a->cfg.levels[i];
 		struct json_object *l = json_object_new_object(), *wls = json_object_new_array();

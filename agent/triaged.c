@@ -473,14 +473,20 @@ static int run_loop(struct agent *a, struct loop *lp)
 				log_info("%s: restoring and exiting", strsignal((int)si.ssi_signo));
 				return 0;
 			}
-			case SRC_TICK:
+			case SRC_TICK: {
+				uint64_t t0 = mono_ns(), t1;
+
 				on_tick(a, lp);
 				/* After the protection loop's decision, which must
 				 * not wait for a search. */
+				t1 = mono_ns();
 				agent_clients_scan(a);
+				cost_ring_add(&a->scan_cost, mono_ns() - t1);
 				agent_plan_step(&a->plan, &a->cfg, &a->reg, mono_ns());
 				agent_clients_enforce(a);
+				cost_ring_add(&a->tick_cost, mono_ns() - t0);
 				break;
+			}
 			case SRC_STATUS:
 				on_status(a, lp);
 				break;

@@ -59,6 +59,7 @@ enum unmanaged_reason {
 	SAID_MID_WRITE = 1u << 6,
 	SAID_BAD_ASSIGNMENT = 1u << 7,
 	SAID_AGENT_GONE = 1u << 8,
+	SAID_LEVEL_CAPPED = 1u << 9, /* managed, at a lower level than asked */
 };
 
 /* How often a managed client checks that its agent still lives. */
@@ -69,6 +70,8 @@ struct triage_client {
 	char path[PATH_MAX];	       /* <run>/clients/<pid> */
 	pid_t owner;		       /* the process that opened it */
 	uint32_t nr_layers;
+	char level[TRIAGE_CLIENT_LEVEL_MAX];	     /* asked for */
+	char granted_level[TRIAGE_CLIENT_LEVEL_MAX]; /* the agent's, "" before */
 	uint64_t open_ns;
 	unsigned said; /* enum unmanaged_reason bits */
 
@@ -271,6 +274,7 @@ struct triage_client *triage_client_open(const struct triage_client_info *info,
 	}
 	c->owner = getpid();
 	c->nr_layers = (uint32_t)info->nr_layers;
+	snprintf(c->level, sizeof(c->level), "%s", info->level);
 	c->open_ns = mono_ns();
 	run_dir = run_dir_of(run_dir);
 
@@ -444,6 +448,14 @@ static void read_assignment(struct triage_client *c, struct triage_client_assign
 	c->cached_seq = copy.agent_seq;
 	c->have_cached = true;
 	*a = c->cached;
+	memcpy(c->granted_level, copy.granted_level, sizeof(c->granted_level));
+	if (copy.grant_flags & TRIAGE_CLIENT_LEVEL_CAPPED)
+		say_once(c, SAID_LEVEL_CAPPED,
+			 "triage: level \"%s\" is not this user's to claim: taken on at \"%s\"%s (the agent's client policy)\n",
+			 c->level, c->granted_level,
+			 copy.grant_flags & TRIAGE_CLIENT_TARGET_IGNORED
+				 ? ", its latency target drives no protection"
+				 : "");
 }
 
 void triage_client_assignment(struct triage_client *c, struct triage_client_assignment *a)
@@ -514,4 +526,11 @@ void triage_client_applied(struct triage_client *c, uint64_t gen)
 bool triage_client_managed(const struct triage_client *c)
 {
 	return c && c->shm && client_shm_status(c->shm) == TRIAGE_CLIENT_MANAGED;
+}
+
+const char *triage_client_level(const struct triage_client *c)
+{
+	if (!c)
+		return "";
+	return triage_client_managed(c) && c->granted_level[0] ? c->granted_level : c->level;
 }

@@ -153,6 +153,18 @@ void client_shm_write_assignment(struct triage_client_shm *s,
 	client_shm_set_status(s, TRIAGE_CLIENT_MANAGED);
 }
 
+void client_shm_write_grant(struct triage_client_shm *s, const char *level, uint32_t flags)
+{
+	char name[TRIAGE_CLIENT_LEVEL_MAX] = { 0 };
+
+	snprintf(name, sizeof(name), "%s", level);
+	client_shm_agent_begin(s);
+	triage_seq_store_bytes(s->granted_level, name, sizeof(name));
+	client_shm_set(s->grant_flags, flags);
+	client_shm_set(s->reserved, 0u);
+	client_shm_agent_end(s);
+}
+
 uint64_t client_shm_generation(const struct triage_client_shm *s)
 {
 	return __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
@@ -444,6 +456,16 @@ int client_shm_check_assignment(const struct triage_client_shm *c, uint32_t nr_l
 				  st->first, st->last, nr_layers);
 			return -EINVAL;
 		}
+	}
+	if (c->granted_level[0] &&
+	    !client_shm_valid_name(c->granted_level, sizeof(c->granted_level))) {
+		set_error(err, errlen, "granted_level: not a level name");
+		return -EINVAL;
+	}
+	if (c->grant_flags & ~(uint32_t)TRIAGE_CLIENT_GRANT_KNOWN) {
+		set_error(err, errlen, "grant_flags: unknown bits 0x%x",
+			  c->grant_flags & ~(uint32_t)TRIAGE_CLIENT_GRANT_KNOWN);
+		return -EINVAL;
 	}
 	return 0;
 }

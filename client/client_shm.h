@@ -101,6 +101,11 @@ void client_shm_write_assignment(struct triage_client_shm *s,
 				 const struct triage_client_assign_stage *stages, int nr,
 				 uint32_t gpu_permille, int agent_pid);
 
+/* Says at which level the client was taken on, and what the policy made
+ * of its claim (enum triage_client_grant), under agent_seq; before the
+ * first assignment, so a client that sees MANAGED finds it. */
+void client_shm_write_grant(struct triage_client_shm *s, const char *level, uint32_t flags);
+
 /* The generation of the last assignment (the agent is its only writer, so
  * it may read its own section directly). */
 uint64_t client_shm_generation(const struct triage_client_shm *s);
@@ -132,7 +137,8 @@ bool client_shm_valid_name(const char *s, size_t max);
 int client_shm_check(const struct triage_client_shm *copy, char *err, size_t errlen);
 
 /* The agent section of a copy (from client_shm_read_agent), for the client:
- * nr_assigned <= 3, first <= last < nr_layers, gpu_permille <= 1000. */
+ * nr_assigned <= 3, first <= last < nr_layers, gpu_permille <= 1000, a
+ * granted_level of the name charset, known grant_flags. */
 int client_shm_check_assignment(const struct triage_client_shm *copy, uint32_t nr_layers,
 				char *err, size_t errlen);
 

@@ -368,6 +368,8 @@ static int report(const struct run *r, uint64_t elapsed_ns)
 	json_object_object_add(j, "latency_p99_ms", json_object_new_double(p99));
 	json_object_object_add(j, "rate_hz", json_object_new_double(o->rate_hz));
 	json_object_object_add(j, "managed", json_object_new_boolean(triage_client_managed(r->client)));
+	/* The level the agent granted, which its policy may have lowered. */
+	json_object_object_add(j, "granted_level", json_object_new_string(triage_client_level(r->client)));
 	f = strcmp(o->json_path, "-") ? fopen(o->json_path, "w") : stdout;
 	if (!f) {
 		fprintf(stderr, "triage-run: %s: %s\n", o->json_path, strerror(errno));

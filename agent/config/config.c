@@ -25,6 +25,7 @@
 #include "errbuf.h"
 #include "config/config.h"
 #include "json_util.h"
+#include "config/config_clients.h"
 #include "config/config_planner.h"
 
 /* Level and workload names become cgroup directory names and show up in
@@ -37,11 +38,11 @@
 
 static const char *const top_keys[] = {
 	"tick_ms", "status_ms", "rule_scan_ms", "cgroup_root", "pin_dir",
-	"run_dir", "levels",    "protection",   "rules",       "planner", NULL,
+	"run_dir", "levels",    "protection",   "rules",       "planner", "clients", NULL,
 };
 static const char *const level_keys[] = {
 	"name",     "rank",        "weight",   "cpus", "floor_cores",
-	"throttle", "idle", "wait_p99_us", "intf_pct", NULL,
+	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", NULL,
 };
 static const char *const protection_keys[] = {
 	"period_us", "decrease", "increase_cores", "calm_ticks", "confirm_ticks", "verify_ticks",
@@ -154,6 +155,9 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 	if (json_check_opt_uint(jc, obj, path, "wait_p99_us", 0, 10000000, &level->wait_p99_us))
 		return -1;
 	if (json_check_opt_number(jc, obj, path, "intf_pct", &pct_range, &level->intf_pct))
+		return -1;
+	if (json_check_lookup(obj, path, "claim", &val, key_path) &&
+	    config_parse_claim(jc, val, key_path, &level->claim))
 		return -1;
 	return 0;
 }
@@ -455,6 +459,9 @@ static int parse_root(struct json_check *jc, struct json_object *root, struct tr
 		return -1;
 	if (json_check_lookup(root, "", "planner", &val, key_path) &&
 	    config_parse_planner(jc, val, &cfg->planner))
+		return -1;
+	if (config_parse_clients(jc, json_check_lookup(root, "", "clients", &val, key_path) ? val : NULL,
+				 cfg))
 		return -1;
 	return 0;
 }

@@ -19,6 +19,17 @@
 #define CONFIG_MAX_SETS 8  /* AND sets per rule, OR-ed */
 /* Model and platform names: the planner's name field (PLAN_NAME_MAX). */
 #define CONFIG_MODEL_MAX 32
+#define CONFIG_MAX_CLAIM_IDS 16 /* users, and groups, named per level */
+
+/* Who may claim a level for a process (agent/policy/claim.h): root always;
+ * everyone when the level is at or below clients.open_level; else the
+ * users and the members of the groups named here (names resolved at load). */
+struct claim_cfg {
+	bool anyone;
+	int nr_uids, nr_gids;
+	unsigned uids[CONFIG_MAX_CLAIM_IDS];
+	unsigned gids[CONFIG_MAX_CLAIM_IDS];
+};
 
 struct level_cfg {
 	char name[TRIAGE_NAME_MAX]; /* [a-z0-9_-], 1..15 characters */
@@ -30,6 +41,14 @@ struct level_cfg {
 	bool idle;                  /* cpu.idle: preempted at once by others */
 	unsigned wait_p99_us;       /* runqueue wait p99 target, 0 = none */
 	double intf_pct;            /* interference target, % of wall time */
+	struct claim_cfg claim;
+};
+
+/* Limits on what processes that are not root may ask of the agent. */
+struct clients_cfg {
+	int open_level;            /* index of the most important level anyone may claim */
+	unsigned max_per_user;     /* clients of one user (not root) taken on at once */
+	unsigned max_new_per_tick; /* client files a scan takes on or refuses per tick */
 };
 
 enum match_kind {
@@ -93,6 +112,7 @@ struct triage_config {
 	int nr_rules;
 	struct rule_cfg rules[CONFIG_MAX_RULES];
 	struct planner_cfg planner;
+	struct clients_cfg clients;
 };
 
 /* The embedded default text (docs/triage.example.json). */

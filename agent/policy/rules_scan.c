@@ -5,6 +5,9 @@
  * tag or triagectl always wins and a process never flips between levels.
  * Kernel threads and the agent itself are skipped: moving them would be
  * refused by the kernel or would throttle the agent that enforces limits.
+ * A rule places a process only at a level its user may claim
+ * (policy/claim.h): a rule written for root's detector never lifts
+ * another user's process of the same name.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -17,10 +20,16 @@
 #include "cgroup/cgroup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "pidset.h"
+#include "policy/claim.h"
 #include "policy/match.h"
 #include "policy/rules_scan.h"
 
 #define PF_KTHREAD 0x00200000u
+
+/* Processes a rule matched but could not place for their user's rights,
+ * so that each is logged once. */
+static struct pidset told;
 
 bool rules_path_in_root(const char *path, const char *root)
 {
@@ -60,6 +69,7 @@ int rules_scan(struct workloads *reg)
 	while ((de = readdir(dir))) {
 		char path[64], comm[64], cgroup[PATH_MAX], name[TRIAGE_NAME_MAX];
 		struct proc_facts facts = { .comm = comm, .cgroup = cgroup };
+		struct claimant who;
 		struct workload *w;
 		pid_t pid;
 		int rule, err;
@@ -77,6 +87,17 @@ int rules_scan(struct workloads *reg)
 		rule = match_rules(cfg, &facts);
 		if (rule < 0)
 			continue;
+		/* A rule never lifts a process to a level its user may not
+		 * claim: it is left where it is. */
+		if (claimant_of_pid(pid, &who))
+			continue;
+		if (!claim_allowed(cfg, cfg->rules[rule].level, &who)) {
+			if (!pidset_has(&told, pid))
+				log_warn("rule %d: pid %d (%s) of uid %u stays out: the client policy does not let its user claim %s",
+					 rule, pid, comm, who.uid, cfg->levels[cfg->rules[rule].level].name);
+			pidset_add(&told, pid);
+			continue;
+		}
 		match_workload_name(&cfg->rules[rule], comm, name, sizeof(name));
 		err = workloads_ensure(reg, cfg->rules[rule].level, name, &w);
 		if (!err)

@@ -38,7 +38,8 @@
 #include "abi.h"
 
 #define TRIAGE_CLIENT_MAGIC 0x4c435254u /* "TRCL", little-endian */
-#define TRIAGE_CLIENT_ABI 1
+/* 2: the agent section says at which level the client was taken on. */
+#define TRIAGE_CLIENT_ABI 2
 #define TRIAGE_CLIENT_DIR "clients" /* under the run directory */
 #define TRIAGE_CLIENT_MAX_STAGES 3
 #define TRIAGE_CLIENT_MAX_TIDS 16 /* per stage: its thread and its pool's */
@@ -54,6 +55,16 @@ enum triage_client_status {
 
 /* Levels by name as in the agent's config; these are the defaults. */
 #define TRIAGE_CLIENT_LEVEL_MAX 32
+
+/* grant_flags: what the agent's client policy made of the claim. */
+enum triage_client_grant {
+	/* The level asked for is not the client's user's to claim: it was
+	 * taken on at granted_level, the highest below it that is. */
+	TRIAGE_CLIENT_LEVEL_CAPPED = 1u << 0,
+	/* Its latency target is shown but drives no protection. */
+	TRIAGE_CLIENT_TARGET_IGNORED = 1u << 1,
+};
+#define TRIAGE_CLIENT_GRANT_KNOWN (TRIAGE_CLIENT_LEVEL_CAPPED | TRIAGE_CLIENT_TARGET_IGNORED)
 
 struct triage_client_stage_tids {
 	uint32_t first, last; /* layers, inclusive, as running now */
@@ -110,6 +121,9 @@ struct triage_client_shm {
 	uint32_t gpu_permille; /* GPU share, TRIAGE_GPU_SHARE_FULL = no cap */
 	uint32_t agent_pid;
 	struct triage_client_assign_stage assigned[TRIAGE_CLIENT_MAX_STAGES];
+	char granted_level[TRIAGE_CLIENT_LEVEL_MAX]; /* taken on at; "" before */
+	uint32_t grant_flags;			     /* enum triage_client_grant */
+	uint32_t reserved;			     /* 0 */
 };
 
 /* The header is frozen: a new ABI may change anything after agent_abi. */
@@ -172,5 +186,11 @@ void triage_client_applied(struct triage_client *c, uint64_t gen);
 
 /* Whether an agent has looked at this client and took it on. */
 bool triage_client_managed(const struct triage_client *c);
+
+/* The level the agent took this client on at: the one asked for, or a
+ * lower one where the agent's client policy does not let this user claim
+ * it (libtriage then says so once on stderr); the asked one while
+ * unmanaged. */
+const char *triage_client_level(const struct triage_client *c);
 
 #endif

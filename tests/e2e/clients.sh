@@ -223,14 +223,16 @@ wait "$TIGHT" "$HOG" 2>/dev/null
 PIDS=()
 
 # --- another ABI: refused once, runs unmanaged --------------------------------------
-# A file made by hand as a client of ABI 2 would make: the frozen header only.
+# A file made by hand as a client of the next ABI would make: the frozen
+# header only.
 sleep 1000 &
 FAKE=$!
 PIDS+=("$FAKE")
-python3 - "$RUN/clients/$FAKE" "$FAKE" <<'PY'
+ABI=$(sed -n 's/^#define TRIAGE_CLIENT_ABI \([0-9]*\).*/\1/p' "$SRC/include/triage/client.h")
+python3 - "$RUN/clients/$FAKE" "$FAKE" "$((ABI + 1))" <<'PY'
 import struct, sys
-path, pid = sys.argv[1], int(sys.argv[2])
-hdr = struct.pack("<IIIiII", 0x4c435254, 2, 24, pid, 0, 0)
+path, pid, abi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+hdr = struct.pack("<IIIiII", 0x4c435254, abi, 24, pid, 0, 0)
 with open(path + ".tmp", "wb") as f:
     f.write(hdr + bytes(8192))
 import os
@@ -240,8 +242,8 @@ refused() { python3 -c "
 import struct,sys
 d=open('$RUN/clients/$FAKE','rb').read(24)
 m,abi,size,pid,status,agent_abi=struct.unpack('<IIIiII',d)
-sys.exit(0 if status==2 and agent_abi==1 else 1)"; }
-check "a client of ABI 2 is refused: the header says so to the client" wait_for 3 refused
+sys.exit(0 if status==2 and agent_abi==$ABI else 1)"; }
+check "a client of ABI $((ABI + 1)) is refused: the header says so to the client" wait_for 3 refused
 check "and the agent logs it once" bash -c "sleep 0.5; [ \$(grep -c 'client pid $FAKE refused' '$TMP/log') -eq 1 ]"
 kill "$FAKE" 2>/dev/null
 wait "$FAKE" 2>/dev/null

@@ -378,12 +378,12 @@ Test(client, refused_by_another_abi_says_both_versions_once)
 	struct triage_client_assignment a;
 	struct triage_client_shm *s;
 	struct triage_client *c;
-	char out[1024];
+	char out[1024], want[64];
 
 	c = client_open_ok(&client_resnet);
 	s = client_agent_map(getpid());
-	/* An agent of ABI 2 refusing us, as its client_shm_map would. */
-	__atomic_store_n(&s->agent_abi, 2, __ATOMIC_RELAXED);
+	/* An agent of the next ABI refusing us, as its client_shm_map would. */
+	__atomic_store_n(&s->agent_abi, TRIAGE_CLIENT_ABI + 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->agent_status, TRIAGE_CLIENT_REFUSED, __ATOMIC_RELEASE);
 	client_capture_begin();
 	for (int i = 0; i < 10; i++) {
@@ -391,7 +391,9 @@ Test(client, refused_by_another_abi_says_both_versions_once)
 		cr_assert_not(a.managed);
 	}
 	cr_assert_eq(client_capture_end(out, sizeof(out)), 1, "stderr: %s", out);
-	cr_assert_not_null(strstr(out, "agent speaks client ABI 2, this client 1"), "%s", out);
+	snprintf(want, sizeof(want), "agent speaks client ABI %d, this client %d",
+		 TRIAGE_CLIENT_ABI + 1, TRIAGE_CLIENT_ABI);
+	cr_assert_not_null(strstr(out, want), "%s", out);
 	cr_assert_not(triage_client_managed(c));
 
 	/* Refused by an agent of our ABI: another reason, one more line. */
@@ -472,5 +474,57 @@ Test(client, first_inference_has_quantiles_and_no_throughput)
 	cr_assert_float_eq(copy.latency_p99_ms, 3.0, 1e-9);
 	cr_assert_eq(copy.throughput, 0);
 	client_shm_unmap(s);
+	triage_client_close(c);
+}
+
+/* The agent's policy capped the claim: the client says so once, names
+ * both levels, and reports the granted one. */
+Test(client, a_capped_level_is_said_once)
+{
+	struct triage_client_assign_stage st[2];
+	struct triage_client_assignment a;
+	struct triage_client_shm *s;
+	struct triage_client *c;
+	char out[1024];
+
+	c = client_open_ok(&client_resnet);
+	s = client_agent_map(getpid());
+	cr_assert_str_eq(triage_client_level(c), "critical", "unmanaged: the level asked for");
+	assign_two_stages(st);
+	client_shm_write_grant(s, "normal", TRIAGE_CLIENT_LEVEL_CAPPED | TRIAGE_CLIENT_TARGET_IGNORED);
+	client_shm_write_assignment(s, st, 2, 1000, (int)getpid());
+	client_capture_begin();
+	for (int i = 0; i < 5; i++) {
+		triage_client_assignment(c, &a);
+		cr_assert(a.managed, "capped, still managed");
+	}
+	/* A new assignment is read again, and still said only once. */
+	client_shm_write_assignment(s, st, 1, 1000, (int)getpid());
+	triage_client_assignment(c, &a);
+	cr_assert_eq(client_capture_end(out, sizeof(out)), 1, "stderr: %s", out);
+	cr_assert_not_null(strstr(out, "level \"critical\" is not this user's to claim: taken on at \"normal\""),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "latency target drives no protection"), "%s", out);
+	cr_assert_str_eq(triage_client_level(c), "normal");
+	triage_client_close(c);
+}
+
+/* Granted as asked: nothing to say. */
+Test(client, a_granted_level_is_silent)
+{
+	struct triage_client_assignment a;
+	struct triage_client_shm *s;
+	struct triage_client *c;
+	char out[256];
+
+	c = client_open_ok(&client_resnet);
+	s = client_agent_map(getpid());
+	client_shm_write_grant(s, "critical", 0);
+	client_shm_write_assignment(s, NULL, 0, 1000, (int)getpid());
+	client_capture_begin();
+	triage_client_assignment(c, &a);
+	cr_assert(a.managed);
+	cr_assert_eq(client_capture_end(out, sizeof(out)), 0, "stderr: %s", out);
+	cr_assert_str_eq(triage_client_level(c), "critical");
 	triage_client_close(c);
 }

@@ -29,14 +29,14 @@ TestSuite(client_shm, .init = client_fixture_setup, .fini = client_fixture_teard
 Test(client_shm, other_abi_file_is_refused_by_the_agent)
 {
 	struct triage_client_shm head, *s = NULL;
-	char path[128], err[256] = "";
+	char path[128], err[256] = "", want[64];
 	int fd;
 
 	cr_assert_eq(mkdir(client_clients_dir, 0755), 0);
 	client_file_of(12345, path, sizeof(path));
 	memset(&head, 0, sizeof(head));
 	head.magic = TRIAGE_CLIENT_MAGIC;
-	head.abi_version = 2;
+	head.abi_version = TRIAGE_CLIENT_ABI + 1;
 	head.size = 9000;
 	head.pid = 12345;
 	fd = open(path, O_CREAT | O_RDWR, 0644);
@@ -46,11 +46,13 @@ Test(client_shm, other_abi_file_is_refused_by_the_agent)
 	cr_assert_eq(client_shm_map(path, &s, err, sizeof(err)), -EPROTO);
 	cr_assert_null(s);
 	cr_assert_not_null(strstr(err, path), "%s", err);
-	cr_assert_not_null(strstr(err, "client ABI 2, agent ABI 1"), "%s", err);
+	snprintf(want, sizeof(want), "client ABI %d, agent ABI %d", TRIAGE_CLIENT_ABI + 1,
+		 TRIAGE_CLIENT_ABI);
+	cr_assert_not_null(strstr(err, want), "%s", err);
 	cr_assert_eq(pread(fd, &head, CLIENT_SHM_HEADER_SIZE, 0), (ssize_t)CLIENT_SHM_HEADER_SIZE);
 	cr_assert_eq(head.agent_status, TRIAGE_CLIENT_REFUSED);
 	cr_assert_eq(head.agent_abi, TRIAGE_CLIENT_ABI);
-	cr_assert_eq(head.abi_version, 2, "the client's words are left alone");
+	cr_assert_eq(head.abi_version, TRIAGE_CLIENT_ABI + 1, "the client's words are left alone");
 	close(fd);
 }
 
@@ -270,8 +272,8 @@ Test(client_shm, dir_and_file_names)
 Test(client_shm, map_refuses_links_strangers_and_short_files)
 {
 	struct triage_client_shm *s;
-	char path[128], target[128], err[256];
-	uint32_t junk[6] = { 0xdeadbeef, 1, 0, 0, 0, 0 };
+	char path[128], target[128], err[256], want[32];
+	uint32_t junk[6] = { 0xdeadbeef, TRIAGE_CLIENT_ABI, 0, 0, 0, 0 };
 	int fd;
 
 	cr_assert_eq(mkdir(client_clients_dir, 0755), 0);
@@ -305,6 +307,30 @@ Test(client_shm, map_refuses_links_strangers_and_short_files)
 	cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	close(fd);
 	cr_assert_eq(client_shm_map(path, &s, err, sizeof(err)), -EPROTO);
-	cr_assert_not_null(strstr(err, "ABI 1 has"), "%s", err);
+	snprintf(want, sizeof(want), "ABI %d has", TRIAGE_CLIENT_ABI);
+	cr_assert_not_null(strstr(err, want), "%s", err);
 	cr_assert_eq(client_shm_map("/nonexistent/1", &s, err, sizeof(err)), -ENOENT);
+}
+
+/* The agent section as the client checks it: the granted level and the
+ * grant flags are untrusted words like the rest. */
+Test(client_shm, check_assignment_refuses_a_bad_grant)
+{
+	static struct triage_client_shm s;
+	char err[128];
+
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(client_shm_check_assignment(&s, 10, err, sizeof(err)), 0, "%s", err);
+	client_shm_write_grant(&s, "normal", TRIAGE_CLIENT_LEVEL_CAPPED);
+	cr_assert_eq(client_shm_check_assignment(&s, 10, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(s.granted_level, "normal");
+	s.grant_flags = 1u << 7;
+	cr_assert_eq(client_shm_check_assignment(&s, 10, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "grant_flags: unknown bits 0x80"), "%s", err);
+	s.grant_flags = 0;
+	memset(s.granted_level, 'x', sizeof(s.granted_level)); /* no NUL */
+	cr_assert_eq(client_shm_check_assignment(&s, 10, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "granted_level"), "%s", err);
+	strcpy(s.granted_level, "a/b");
+	cr_assert_eq(client_shm_check_assignment(&s, 10, err, sizeof(err)), -EINVAL);
 }
