@@ -40,9 +40,11 @@ struct agent {
 	bool quiet; /* no status line */
 	struct agent_plan plan;
 	struct agent_clients clients; /* DNN processes under libtriage */
-	/* What ticks cost the loop, whole (sample, protect, client scan,
-	 * plan step, enforce) and the client scan alone, for status. */
-	struct cost_ring tick_cost, scan_cost;
+	/* What ticks cost the loop (sample, protect, client scan, plan step,
+	 * enforce), in wall time and in the agent's CPU time, and the client
+	 * scan alone in CPU time (which another process's load cannot
+	 * inflate), for status. */
+	struct cost_ring tick_cost, tick_cpu, scan_cpu;
 };
 
 /* Records one run's cost (requests.c, beside its view in status). */

@@ -339,9 +339,24 @@ static void refresh(struct agent_client *c)
 	struct triage_client_shm copy;
 	char err[256];
 
-	touching(c->pid, c->shm);
-	if (client_shm_read_client(c->shm, &copy))
+	/* A section found mid-write costs a reader up to CLIENT_SHM_READ_TRIES
+	 * copies: a client that keeps rewriting it is read ever more rarely
+	 * (every 2, 4, ... AGENT_CLIENT_BACKOFF_MAX ticks), so it costs the
+	 * loop a bounded amount whatever it does. */
+	if (c->skip_refreshes) {
+		c->skip_refreshes--;
 		return;
+	}
+	touching(c->pid, c->shm);
+	if (client_shm_read_client(c->shm, &copy)) {
+		c->missed_refreshes++;
+		c->skip_refreshes = c->missed_refreshes >= 6 ? AGENT_CLIENT_BACKOFF_MAX - 1
+							     : (1u << c->missed_refreshes) - 1;
+		if (c->skip_refreshes > AGENT_CLIENT_BACKOFF_MAX - 1)
+			c->skip_refreshes = AGENT_CLIENT_BACKOFF_MAX - 1;
+		return;
+	}
+	c->missed_refreshes = 0;
 	if (client_shm_check(&copy, err, sizeof(err))) {
 		if (!c->told_bad)
 			log_warn("client pid %d (%s): %s: keeping what it said before", (int)c->pid,
@@ -658,6 +673,8 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 	json_object_object_add(j, "pid", json_object_new_int(c->pid));
 	json_object_object_add(j, "model", json_object_new_string(c->model));
 	json_object_object_add(j, "uid", json_object_new_int64(c->uid));
+	/* Reads in a row that found its section mid-write (each backs off). */
+	json_object_object_add(j, "read_misses", json_object_new_int64(c->missed_refreshes));
 	json_object_object_add(j, "asked_level",
 			       json_object_new_string(a->cfg.levels[c->asked_level].name));
 	json_object_object_add(j, "level_capped",

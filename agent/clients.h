@@ -46,6 +46,9 @@
 /* Clients taken on at once, all users together (one user: at most
  * clients.max_per_user of them, 64 by default). */
 #define AGENT_MAX_CLIENTS 256
+/* A client found mid-write is read again after 2, 4, ... at most this
+ * many ticks (1.6 s at 50 ms). */
+#define AGENT_CLIENT_BACKOFF_MAX 32u
 /* A full look at the clients directory at least this often; else only
  * when it changed or a scan left files for later. */
 #define AGENT_CLIENTS_RESCAN_NS 1000000000ull
@@ -76,6 +79,9 @@ struct agent_client {
 	struct triage_client_shm seen;
 	bool have_seen;
 	bool told_bad; /* its section failed the checks; said once */
+	/* Reads that found its section mid-write in a row, and the ticks it
+	 * is left alone for because of them. */
+	unsigned missed_refreshes, skip_refreshes;
 };
 
 struct affinity;

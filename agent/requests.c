@@ -121,7 +121,8 @@ static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 	json_object_object_add(o, "sensors", json_object_new_string(a->sensors_name));
 	json_object_object_add(o, "tick_ms", json_object_new_int((int)a->cfg.tick_ms));
 	json_object_object_add(o, "tick_cost", cost_json(&a->tick_cost));
-	json_object_object_add(o, "clients_scan_cost", cost_json(&a->scan_cost));
+	json_object_object_add(o, "tick_cpu", cost_json(&a->tick_cpu));
+	json_object_object_add(o, "clients_scan_cpu", cost_json(&a->scan_cpu));
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *lc = &a->cfg.levels[i];
 		struct json_object *l = json_object_new_object(), *wls = json_object_new_array();

@@ -474,17 +474,18 @@ static int run_loop(struct agent *a, struct loop *lp)
 				return 0;
 			}
 			case SRC_TICK: {
-				uint64_t t0 = mono_ns(), t1;
+				uint64_t t0 = mono_ns(), c0 = cputime_ns(), c1;
 
 				on_tick(a, lp);
 				/* After the protection loop's decision, which must
 				 * not wait for a search. */
-				t1 = mono_ns();
+				c1 = cputime_ns();
 				agent_clients_scan(a);
-				cost_ring_add(&a->scan_cost, mono_ns() - t1);
+				cost_ring_add(&a->scan_cpu, cputime_ns() - c1);
 				agent_plan_step(&a->plan, &a->cfg, &a->reg, mono_ns());
 				agent_clients_enforce(a);
 				cost_ring_add(&a->tick_cost, mono_ns() - t0);
+				cost_ring_add(&a->tick_cpu, cputime_ns() - c0);
 				break;
 			}
 			case SRC_STATUS:

@@ -44,7 +44,9 @@ mkdir -p "$TMP/bin" "$TMP/models" "$TMP/out"
 chmod 1777 "$TMP/out"
 cp "$BUILD/triage-run" "$TMP/bin/"
 cp "$SRC/models/zoo/squeezenet11.json" "$TMP/models/"
-cp /bin/sleep "$TMP/bin/tgpolicy-hog"
+# Rules match every process of the machine: a name of this run's own.
+HOGNAME=tgph$$
+cp /bin/sleep "$TMP/bin/$HOGNAME"
 cp /bin/sleep "$TMP/bin/tgflood"
 chmod -R a+rX "$TMP/bin" "$TMP/models"
 export TRIAGE_RUN_DIR=$RUN TRIAGE_MODELS=$TMP/models
@@ -64,10 +66,10 @@ spawn() {
 }
 
 write_config "$TMP/base.json" "$ROOT"
-jq --argjson allowed "$ALLOWED" '
+jq --argjson allowed "$ALLOWED" --arg hog "$HOGNAME" '
 	(.levels[] | select(.name == "critical")) += {"claim": {"users": [$allowed, "root"]}} |
 	.clients = {"max_per_user": 3} |
-	.rules = [{"level": "critical", "match": [[{"comm": "tgpolicy-hog"}]]}] |
+	.rules = [{"level": "critical", "match": [[{"comm": $hog}]]}] |
 	.rule_scan_ms = 200' "$TMP/base.json" >"$TMP/conf.json"
 "$BUILD/triaged" --config "$TMP/conf.json" -v -q >"$TMP/log" 2>&1 &
 AGENT=$!
@@ -117,16 +119,42 @@ check "its target drives protection, and the client says nothing of a cap" bash 
 		jq -e '.level_capped == false and .target_drives_protection == true' >/dev/null &&
 	 ! grep -q 'not this user' '$TMP/granted.err'"
 
+# --- a client that keeps rewriting its section is read ever more rarely ------------
+# Its process stopped, its owner toggles the section's seqlock (offset 24)
+# between odd and even for 4 s, then puts it back: every read finds it
+# mid-write, so the agent backs off, and it comes back once it is whole.
+kill -STOP "$GRANTED"
+as "$ALLOWED" /usr/bin/python3 - "$RUN/clients/$GRANTED" <<'PY' &
+import mmap, struct, sys, time
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+    seq = struct.unpack_from("<I", m, 24)[0]
+    end = time.monotonic() + 4
+    while time.monotonic() < end:
+        for v in (seq + 1, seq + 3):
+            struct.pack_into("<I", m, 24, v)
+    struct.pack_into("<I", m, 24, seq)
+PY
+TOGGLER=$!
+misses() { "$CTL" status --json | jq -e --argjson n "$1" \
+	'.levels[] | select(.name == "critical") | .workloads[] | select(.name == "granted") | .client.read_misses >= $n' >/dev/null; }
+check "the agent backs off a client whose section stays mid-write" wait_for 4 misses 5
+wait "$TOGGLER"
+kill -CONT "$GRANTED"
+recovered() { "$CTL" status --json | jq -e \
+	'.levels[] | select(.name == "critical") | .workloads[] | select(.name == "granted") | .client.read_misses == 0' >/dev/null; }
+check "and reads it again once it is whole" wait_for 5 recovered
+
 # --- a rule never lifts another user's process ------------------------------------------
-spawn "$NOBODY" "$TMP/bin/tgpolicy-hog" 60
+spawn "$NOBODY" "$TMP/bin/$HOGNAME" 60
 HOG_NOBODY=$!
-"$TMP/bin/tgpolicy-hog" 60 &
+"$TMP/bin/$HOGNAME" 60 &
 HOG_ROOT=$!
 PIDS+=("$HOG_ROOT")
-check "the rule places root's process in critical" wait_for 5 in_cgroup "$HOG_ROOT" "$ROOT/critical/tgpolicy-hog"
+check "the rule places root's process in critical" wait_for 5 in_cgroup "$HOG_ROOT" "$ROOT/critical/$HOGNAME"
 check "the rule leaves the other user's process where it was, and says so once" bash -c \
 	"sleep 1; ! grep -q '$ROOT' /proc/$HOG_NOBODY/cgroup &&
-	 [ \$(grep -c 'pid $HOG_NOBODY (tgpolicy-hog) of uid $NOBODY stays out' '$TMP/log') -eq 1 ]"
+	 [ \$(grep -c 'pid $HOG_NOBODY ($HOGNAME) of uid $NOBODY stays out' '$TMP/log') -eq 1 ]"
 
 # --- at most clients.max_per_user clients of one user -----------------------------------
 MANY_PIDS=()
@@ -149,37 +177,40 @@ kill "${MANY_PIDS[@]}" 2>/dev/null
 # --- a flood of client files does not slow the tick -------------------------------------
 # Taking a client on costs the tick a cgroup migration (milliseconds on a
 # v1 hierarchy); the ring of the last 256 ticks (12.8 s) is left to fill
-# with ticks that took none on, so what is compared is the scan itself.
+# with ticks that took none on, so what is compared is what the files cost.
 cost_p99() { "$CTL" status --json | jq -r ".$1.p99_us"; }
-costs() { "$CTL" status --json | jq -r '"tick p50 \(.tick_cost.p50_us) us, p99 \(.tick_cost.p99_us) us; client scan p50 \(.clients_scan_cost.p50_us) us, p99 \(.clients_scan_cost.p99_us) us"'; }
+costs() { "$CTL" status --json | jq -r '"tick p50/p99 \(.tick_cost.p50_us)/\(.tick_cost.p99_us) us wall, \(.tick_cpu.p50_us)/\(.tick_cpu.p99_us) us CPU; client scan \(.clients_scan_cpu.p50_us)/\(.clients_scan_cpu.p99_us) us CPU"'; }
 flood_dead() { # FIRST: 3000 files of pids above any pid_max (2^22)
 	as "$FLOOD" bash -c 'for p in $(seq "$2" $(($2 + 2999))); do : >"$1/clients/$p"; done' _ "$RUN" "$1"
 }
-sleep 13
-QUIET=$(cost_p99 tick_cost) QUIET_SCAN=$(cost_p99 clients_scan_cost)
-echo "# before the flood: $(costs)"
-# 3000 files of dead pids and 100 of live processes with junk in them,
-# made while the agent is stopped: on 2 CPUs making them would slow the
-# agent's ticks by itself, and what is measured is what the files cost it.
-kill -STOP "$AGENT"
-flood_dead 2000000000
+# The flood's processes first: the rule scan reads every process of the
+# machine, so they cost the ticks before the flood and with it alike.
 FLOODERS=()
 for i in $(seq 100); do
 	spawn "$FLOOD" "$TMP/bin/tgflood" 60
 	FLOODERS+=($!)
 done
+sleep 13
+QUIET=$(cost_p99 tick_cpu) QUIET_SCAN=$(cost_p99 clients_scan_cpu)
+echo "# before the flood: $(costs)"
+# 3000 files of dead pids and 100 of the live processes with junk in them,
+# made while the agent is stopped: on 2 CPUs making them would slow the
+# agent's ticks by itself, and what is measured is what the files cost it.
+kill -STOP "$AGENT"
+flood_dead 2000000000
 for p in "${FLOODERS[@]}"; do as "$FLOOD" bash -c "head -c 9000 /dev/urandom >'$RUN/clients/$p'"; done
 T0=$(date +%s%N)
 kill -CONT "$AGENT"
 gone() { [ "$(find "$RUN/clients" -name '2000??????' | wc -l)" -eq 0 ]; }
 check "the flood's files of dead pids are all removed, a bounded number a tick" wait_for 30 gone
-FLOODED=$(cost_p99 tick_cost) FLOODED_SCAN=$(cost_p99 clients_scan_cost)
+FLOODED=$(cost_p99 tick_cpu) FLOODED_SCAN=$(cost_p99 clients_scan_cpu)
 echo "# with the flood: $(costs); its 3000 dead files gone in $((($(date +%s%N) - T0) / 1000000)) ms"
-# Bounds with room for a noisy machine: the measured figures are printed.
-check "the client scan's p99 cost stays under 10 ms through the flood (was ${QUIET_SCAN} us, ${FLOODED_SCAN} us)" \
-	awk -v f="$FLOODED_SCAN" 'BEGIN { exit !(f + 0 < 10000) }'
-check "the tick's p99 stays under half the 50 ms tick (was ${QUIET} us, ${FLOODED} us)" \
-	awk -v f="$FLOODED" 'BEGIN { exit !(f + 0 < 25000) }'
+# In the agent's CPU time, which the machine's other load does not
+# inflate (wall time is printed above); bounds with room to spare.
+check "the client scan's p99 CPU cost stays under 5 ms through the flood (was ${QUIET_SCAN} us, ${FLOODED_SCAN} us)" \
+	awk -v f="$FLOODED_SCAN" 'BEGIN { exit !(f + 0 < 5000) }'
+check "the flood adds under 5 ms to the tick's p99 CPU cost (was ${QUIET} us, ${FLOODED} us)" \
+	awk -v q="$QUIET" -v f="$FLOODED" 'BEGIN { exit !(f + 0 < q + 5000) }'
 check "each junk file of a live process is refused once" \
 	bash -c "[ \$(grep -cE 'client pid ($(IFS='|'; echo "${FLOODERS[*]}")) refused' '$TMP/log') -eq 100 ]"
 # A second wave, and a real client in the middle of it.
