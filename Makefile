@@ -94,7 +94,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 VM_BINS    := $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_TEST_SRC))
 
 .PHONY: all check check-vm run demo install uninstall clean deps need-root unit kmod kmod-install kmod-clean \
-	bench bench-planner
+	bench bench-planner bench-smoke
 
 all: $(BUILD)/triaged $(BUILD)/triagectl $(BUILD)/triage-run $(BUILD)/libtriage.so $(BUILD)/unit-tests \
      $(BUILD)/bpf-tests $(BUILD)/sim-tests $(BENCH_BINS) $(BUILD)/bench/planner-sim $(VM_BINS) $(CUDA_TARGETS)
@@ -258,6 +258,13 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run-all $(BUILD)
+
+# Every benchmark with its smallest parameters, reports to a scratch
+# folder: a benchmark that no longer runs to its report fails. make check
+# runs it too (tests/run-all).
+bench-smoke: deps
+	@$(MAKE) --no-print-directory all
+	@bench/smoke $(BUILD)
 
 # Planner policies judged by the simulator; writes docs/results/planner.md.
 # Needs no root, no module and no GPU.
