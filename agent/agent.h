@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent_sched.h"
 #include "plan/agent_plan.h"
 #include "cgroup/cgroup.h"
 #include "clients.h"
@@ -40,6 +41,7 @@ struct agent {
 	bool quiet; /* no status line */
 	struct agent_plan plan;
 	struct agent_clients clients; /* DNN processes under libtriage */
+	struct agent_sched sched;     /* scheduling classes and their guard */
 	/* What ticks cost the loop (sample, protect, client scan, plan step,
 	 * enforce), in wall time and in the agent's CPU time, and the client
 	 * scan alone in CPU time (which another process's load cannot

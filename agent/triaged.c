@@ -363,6 +363,7 @@ static void on_tick(struct agent *a, struct loop *lp)
 	}
 	if (workloads_reconcile_each_tick(&a->reg))
 		workloads_reconcile(&a->reg);
+	agent_sched_tick(a, now);
 	if (!a->sensors)
 		return;
 	/* Sensors with neither a wait histogram nor interference (proc)
@@ -579,7 +580,8 @@ int main(int argc, char **argv)
 			 a.cfg.run_dir);
 	log_info("cgroup mode %s; levels under %s/", cg_mode_name(a.cg.mode), a.cfg.cgroup_root);
 
-	if (agent_sensors_open(&a, o.sensors, o.keep_pins) || setup_levels(&a))
+	if (agent_sensors_open(&a, o.sensors, o.keep_pins) || setup_levels(&a) ||
+	    agent_sched_open(&a))
 		goto restore;
 	workloads_init(&a.reg, &a.cfg, &a.cg, a.sensors);
 	workloads_scan(&a.reg);
@@ -597,6 +599,7 @@ int main(int argc, char **argv)
 restore:
 	loop_close(&a, &lp);
 	agent_clients_close(&a);
+	agent_sched_close(&a);
 	left = cg_restore_all(&a.cg);
 	if (left)
 		log_warn("%d setting(s) could not be restored; see the messages above", left);

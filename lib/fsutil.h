@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* Reading the small text files of procfs and sysfs. */
+/* Reading the small text files of procfs and sysfs, and writing a state
+ * file so that a crash leaves either the old one or the new one. */
 #ifndef TRIAGE_FSUTIL_H
 #define TRIAGE_FSUTIL_H
 
@@ -10,5 +11,11 @@ int read_text(const char *path, char *buf, size_t len);
 
 /* Reads the first line of path into buf, without its newline. */
 int read_first_line(const char *path, char *buf, size_t len);
+
+/* Writes text (and a newline) to dir/name through dir/name.tmp: written,
+ * fsync'ed, renamed over dir/name, and the directory synced, so a crash or
+ * a power cut leaves the old file or the new one, never half of either.
+ * dir is created (0755) if missing; the file is 0600. 0 or -errno. */
+int write_file_atomic(const char *dir, const char *name, const char *text);
 
 #endif

@@ -98,6 +98,15 @@ int cg_set_cpus(const struct cg_env *env, const char *rel, const char *cpus);
 int cg_set_idle(const struct cg_env *env, const char *rel, bool idle);
 #define CG_QUOTA_MAX (-1.0) /* cores value meaning "no limit" */
 
+/* cpu.rt_runtime_us (v1, kernels with RT_GROUP_SCHED): the real-time time
+ * a group's tasks may use per cpu.rt_period_us. A task can be made
+ * SCHED_FIFO or SCHED_RR only in a group with runtime, and a group's
+ * children together may not have more than it. -EOPNOTSUPP on v2 and
+ * where the file does not exist (then every group may run real time).
+ * cg_get_rt_runtime with rel "" reads the hierarchy's root. */
+int cg_set_rt_runtime(const struct cg_env *env, const char *rel, long long runtime_us);
+int cg_get_rt_runtime(const struct cg_env *env, const char *rel, long long *runtime_us);
+
 /* Current quota of rel in cores, CG_QUOTA_MAX if unlimited. */
 int cg_get_quota(const struct cg_env *env, const char *rel, double *cores);
 

@@ -25,10 +25,10 @@
 #include <json-c/json.h>
 
 #include "cgroup/cgroup_impl.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define STATE_FILE "state.json"
-#define STATE_TMP_FILE "state.json.tmp"
 
 struct cgroup_journal cgroup_journal;
 
@@ -143,72 +143,19 @@ fail:
 	return NULL;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int journal_persist(const struct cg_env *env)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
 	struct json_object *root;
-	const char *text;
-	int fd, dirfd, err;
+	int err;
 
 	if (!env->run_dir[0])
 		return 0;
-	err = cg_join(path, sizeof(path), env->run_dir, STATE_FILE);
-	if (!err)
-		err = cg_join(tmp, sizeof(tmp), env->run_dir, STATE_TMP_FILE);
-	if (err)
-		goto out;
-	if (mkdir(env->run_dir, 0755) && errno != EEXIST) {
-		err = -errno;
-		goto out;
-	}
 	root = journal_to_json();
-	if (!root) {
-		err = -ENOMEM;
-		goto out;
-	}
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							    JSON_C_TO_STRING_NOSLASHESCAPE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-	} else {
-		err = write_all(fd, text, strlen(text));
-		if (!err)
-			err = write_all(fd, "\n", 1);
-		if (!err && fsync(fd))
-			err = -errno;
-		if (close(fd) && !err)
-			err = -errno;
-		if (!err && rename(tmp, path))
-			err = -errno;
-		if (err)
-			unlink(tmp);
-	}
+	err = root ? write_file_atomic(env->run_dir, STATE_FILE,
+				       json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+									 JSON_C_TO_STRING_NOSLASHESCAPE))
+		   : -ENOMEM;
 	json_object_put(root);
-	if (!err) {
-		/* make the rename itself survive a power cut */
-		dirfd = open(env->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dirfd >= 0) {
-			fsync(dirfd);
-			close(dirfd);
-		}
-	}
-out:
 	if (err)
 		log_warn("cannot save the cgroup journal in %s: %s; an agent killed now "
 			 "would leave its cgroup changes behind",

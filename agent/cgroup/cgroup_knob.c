@@ -125,6 +125,51 @@ int cg_set_idle(const struct cg_env *env, const char *rel, bool idle)
 	return cgroup_journal_write(env, path, idle ? "1" : "0");
 }
 
+static int read_long(const char *path, long long *out)
+{
+	char text[32], *end;
+	int err;
+
+	err = cgroup_read_value(path, text, sizeof(text));
+	if (err)
+		return err;
+	errno = 0;
+	*out = strtoll(text, &end, 10);
+	if (errno || end == text || *end)
+		return -EINVAL;
+	return 0;
+}
+
+int cg_set_rt_runtime(const struct cg_env *env, const char *rel, long long runtime_us)
+{
+	char path[PATH_MAX], value[32];
+	int err;
+
+	if (!cg_rel_valid(rel))
+		return -EINVAL;
+	if (!env->cpu[0] || env->mode == CG_MODE_V2)
+		return -EOPNOTSUPP;
+	err = knob_path(path, sizeof(path), env->cpu, rel, "cpu.rt_runtime_us");
+	if (err)
+		return err;
+	snprintf(value, sizeof(value), "%lld", runtime_us);
+	return cgroup_journal_write(env, path, value);
+}
+
+int cg_get_rt_runtime(const struct cg_env *env, const char *rel, long long *runtime_us)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!env->cpu[0] || env->mode == CG_MODE_V2)
+		return -EOPNOTSUPP;
+	err = rel[0] ? knob_path(path, sizeof(path), env->cpu, rel, "cpu.rt_runtime_us")
+		     : cgroup_path(path, sizeof(path), env->cpu, "", "cpu.rt_runtime_us");
+	if (!err && access(path, F_OK))
+		err = -EOPNOTSUPP;
+	return err ? err : read_long(path, runtime_us);
+}
+
 static int cgroup_v2_set_quota(const struct cg_env *env, const char *rel, double cores,
 			       unsigned period_us)
 {
@@ -201,21 +246,6 @@ int cg_set_quota(const struct cg_env *env, const char *rel, double cores, unsign
 	if (env->mode == CG_MODE_V2)
 		return cgroup_v2_set_quota(env, rel, cores, period_us);
 	return cgroup_v1_set_quota(env, rel, cores, period_us);
-}
-
-static int read_long(const char *path, long long *out)
-{
-	char text[32], *end;
-	int err;
-
-	err = cgroup_read_value(path, text, sizeof(text));
-	if (err)
-		return err;
-	errno = 0;
-	*out = strtoll(text, &end, 10);
-	if (errno || end == text || *end)
-		return -EINVAL;
-	return 0;
 }
 
 int cg_get_quota(const struct cg_env *env, const char *rel, double *cores)

@@ -26,6 +26,7 @@
 #include "config/config.h"
 #include "json_util.h"
 #include "config/config_clients.h"
+#include "config/config_sched.h"
 #include "config/config_planner.h"
 
 /* Level and workload names become cgroup directory names and show up in
@@ -38,11 +39,11 @@
 
 static const char *const top_keys[] = {
 	"tick_ms", "status_ms", "rule_scan_ms", "cgroup_root", "pin_dir",
-	"run_dir", "levels",    "protection",   "rules",       "planner", "clients", NULL,
+	"run_dir", "levels",    "protection",   "rules",       "planner", "clients", "guard", NULL,
 };
 static const char *const level_keys[] = {
 	"name",     "rank",        "weight",   "cpus", "floor_cores",
-	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", NULL,
+	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", "sched", NULL,
 };
 static const char *const protection_keys[] = {
 	"period_us", "decrease", "increase_cores", "calm_ticks", "confirm_ticks", "verify_ticks",
@@ -130,6 +131,7 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 		return -1;
 
 	*level = (struct level_cfg){ .weight = 100, .floor_cores = 0.1 };
+	config_sched_defaults(&level->sched);
 
 	if (json_check_require(jc, obj, path, "name", &val, key_path) ||
 	    get_name(jc, val, key_path, level->name))
@@ -158,6 +160,10 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 		return -1;
 	if (json_check_lookup(obj, path, "claim", &val, key_path) &&
 	    config_parse_claim(jc, val, key_path, &level->claim))
+		return -1;
+	/* After "idle": the class is checked against it. */
+	if (json_check_lookup(obj, path, "sched", &val, key_path) &&
+	    config_parse_sched(jc, val, key_path, level))
 		return -1;
 	return 0;
 }
@@ -462,6 +468,9 @@ static int parse_root(struct json_check *jc, struct json_object *root, struct tr
 		return -1;
 	if (config_parse_clients(jc, json_check_lookup(root, "", "clients", &val, key_path) ? val : NULL,
 				 cfg))
+		return -1;
+	if (config_parse_guard(jc, json_check_lookup(root, "", "guard", &val, key_path) ? val : NULL,
+			       &cfg->guard))
 		return -1;
 	return 0;
 }

@@ -31,6 +31,35 @@ struct claim_cfg {
 	unsigned gids[CONFIG_MAX_CLAIM_IDS];
 };
 
+/* A level's scheduling class (agent/sched/): set on every thread of its
+ * workloads, journaled, and put back on exit. */
+enum sched_policy_cfg {
+	SCHED_CFG_KEEP,  /* classes left as the processes set them (the default) */
+	SCHED_CFG_OTHER, /* SCHED_OTHER, at "nice" */
+	SCHED_CFG_BATCH, /* SCHED_BATCH: no wakeup preemption, at "nice" */
+	SCHED_CFG_IDLE,  /* SCHED_IDLE: runs when nothing else would */
+	SCHED_CFG_FIFO,  /* real time, guarded by the level's budget */
+	SCHED_CFG_RR,
+};
+#define SCHED_CFG_NICE_KEEP 100 /* nice left alone */
+#define SCHED_CFG_UCLAMP_KEEP (-1)
+
+struct sched_cfg {
+	enum sched_policy_cfg policy;
+	unsigned priority; /* fifo, rr: 1..99; 0 = by rank (config_sched_priority) */
+	int nice;          /* other, batch: -20..19, or SCHED_CFG_NICE_KEEP */
+	/* fifo, rr: the guard's budget, the share of the level's CPUs one
+	 * workload may use over guard.window_ms before it is demoted */
+	double budget_pct;
+	int uclamp_min, uclamp_max; /* 0..1024, or SCHED_CFG_UCLAMP_KEEP */
+};
+
+/* The guard of real-time workloads (agent/sched/guard.h). */
+struct guard_cfg {
+	unsigned window_ms; /* CPU use is judged over this sliding window */
+	unsigned behave_ms; /* in budget this long after a demotion: class back */
+};
+
 struct level_cfg {
 	char name[TRIAGE_NAME_MAX]; /* [a-z0-9_-], 1..15 characters */
 	int rank;                   /* 1 = most important; unique */
@@ -42,6 +71,7 @@ struct level_cfg {
 	unsigned wait_p99_us;       /* runqueue wait p99 target, 0 = none */
 	double intf_pct;            /* interference target, % of wall time */
 	struct claim_cfg claim;
+	struct sched_cfg sched;
 };
 
 /* Limits on what processes that are not root may ask of the agent. */
@@ -113,6 +143,7 @@ struct triage_config {
 	struct rule_cfg rules[CONFIG_MAX_RULES];
 	struct planner_cfg planner;
 	struct clients_cfg clients;
+	struct guard_cfg guard;
 };
 
 /* The embedded default text (docs/triage.example.json). */

@@ -28,6 +28,7 @@
 
 #include "policy/affinity.h"
 #include "fsutil.h"
+#include "procfs.h"
 #include "kmod/kmod_client.h"
 #include "log.h"
 
@@ -171,45 +172,45 @@ static void remember(struct affinity *af, pid_t tgid)
 
 /* ---- sched_setaffinity per thread ---- */
 
+struct pin_pass {
+	const cpu_set_t *set;
+	int changed, err;
+};
+
+static int pin_one(pid_t tid, void *ctx)
+{
+	struct pin_pass *p = ctx;
+	cpu_set_t cur;
+
+	if (!sched_getaffinity(tid, sizeof(cur), &cur) && CPU_EQUAL(&cur, p->set))
+		return 0;
+	if (sched_setaffinity(tid, sizeof(*p->set), p->set)) {
+		/* A thread that exited meanwhile needs no mask. */
+		if (errno != ESRCH && !p->err)
+			p->err = -errno;
+		return 0;
+	}
+	p->changed++;
+	return 0;
+}
+
 static int pin_threads(pid_t tgid, const cpu_set_t *set)
 {
-	char path[64];
-	int pass, changed, seen, err = 0;
+	struct pin_pass p = { .set = set };
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)tgid);
-	for (pass = 0; pass < FALLBACK_PASSES; pass++) {
-		DIR *dir = opendir(path);
-		struct dirent *d;
+	for (int pass = 0; pass < FALLBACK_PASSES; pass++) {
+		int seen;
 
-		if (!dir)
-			return errno == ENOENT ? -ESRCH : -errno;
-		changed = seen = 0;
-		while ((d = readdir(dir))) {
-			pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
-			cpu_set_t cur;
-
-			if (tid <= 0)
-				continue;
-			seen++;
-			if (!sched_getaffinity(tid, sizeof(cur), &cur) && CPU_EQUAL(&cur, set))
-				continue;
-			if (sched_setaffinity(tid, sizeof(*set), set)) {
-				/* A thread that exited meanwhile needs no mask. */
-				if (errno != ESRCH && !err)
-					err = -errno;
-				continue;
-			}
-			changed++;
-		}
-		closedir(dir);
-		if (!seen)
-			return -ESRCH;
+		p.changed = 0;
+		seen = proc_each_thread(tgid, pin_one, &p);
+		if (seen < 0)
+			return seen;
 		/* A mask the kernel narrows (cpuset, offline CPUs) never reads
 		 * back equal: FALLBACK_PASSES ends that. */
-		if (err || !changed)
+		if (p.err || !p.changed)
 			break;
 	}
-	return err;
+	return p.err;
 }
 
 /* ---- the module ---- */

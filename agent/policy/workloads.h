@@ -16,6 +16,7 @@
 
 #include "cgroup/cgroup.h"
 #include "config/config.h"
+#include "sched/guard.h"
 #include "sensors/sensors.h"
 
 /* What a workload did between two samples. */
@@ -43,6 +44,12 @@ struct workload {
 	struct wl_window tick, status;
 	char model[CONFIG_MODEL_MAX]; /* model zoo name for the planner, "" = unmodeled */
 	double latency_ms;            /* its latency target, 0 = none */
+	/* Scheduling class (agent_sched.c): the guard of a real-time level's
+	 * workload, its real-time runtime share (v1), and whether a refusal
+	 * was logged. */
+	struct guard_state guard;
+	long long rt_runtime_us;
+	bool sched_warned;
 };
 
 struct workloads {

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Scheduling classes in the running agent (agent_sched.h).
+ *
+ * What guards a real-time workload, and when:
+ *  - the agent runs: the guard (agent/sched/guard.h) demotes it at the
+ *    first tick whose window shows it over its budget; the agent itself
+ *    runs SCHED_FIFO one priority above every level, so a runaway cannot
+ *    keep it from that tick, and RLIMIT_RTTIME kills the agent itself if
+ *    it ever spins (its loop blocks every tick);
+ *  - on v1 with RT group scheduling, the kernel too: each real-time
+ *    workload's group gets at most its budget of cpu.rt_runtime_us, which
+ *    holds whether the agent runs or not;
+ *  - the agent is killed with -9: triage.ko (when loaded, with
+ *    SCHED_GUARD) turns every real-time thread of the workloads back to
+ *    SCHED_OTHER as the agent's socket closes; without the module nothing
+ *    guards them until the next agent starts and gives their classes back
+ *    from sched.json (under systemd, RestartSec plus the start-up: about
+ *    2 s with the unit shipped).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "agent_sched.h"
+#include "config/config_sched.h"
+#include "log.h"
+#include "procfs.h"
+
+/* The agent's own RLIMIT_RTTIME while it runs real time: what its loop
+ * may run without blocking (a tick's work is milliseconds). */
+#define AGENT_RTTIME_SOFT_US 500000
+#define AGENT_RTTIME_HARD_US 1000000
+
+static double level_budget_cores(const struct agent *a, int level)
+{
+	return a->cfg.levels[level].sched.budget_pct / 100.0 * a->protect.level[level].ceiling;
+}
+
+/* v1 with RT group scheduling: runtime goes from the root to triage's
+ * root, split evenly between the real-time levels. */
+static void hand_down_rt_runtime(struct agent *a)
+{
+	struct agent_sched *s = &a->sched;
+	long long root_us, share;
+	char rel[PATH_MAX];
+	int nr_rt = 0, err;
+
+	if (cg_get_rt_runtime(&a->cg, "", &root_us))
+		return; /* every group may run real time */
+	s->rt_groups = true;
+	for (int i = 0; i < a->cfg.nr_levels; i++)
+		nr_rt += config_sched_realtime(&a->cfg.levels[i].sched);
+	err = cg_set_rt_runtime(&a->cg, a->cfg.cgroup_root, root_us);
+	if (err) {
+		log_warn("%s: cannot take cpu.rt_runtime_us %lld (%s): other groups hold the real-time time; real-time levels will be refused",
+			 a->cfg.cgroup_root, root_us, strerror(-err));
+		return;
+	}
+	share = root_us / (nr_rt ? nr_rt : 1);
+	for (int i = 0; i < a->cfg.nr_levels; i++) {
+		if (!config_sched_realtime(&a->cfg.levels[i].sched))
+			continue;
+		workloads_level_rel(&a->cfg, i, rel, sizeof(rel));
+		err = cg_set_rt_runtime(&a->cg, rel, share);
+		if (err)
+			log_warn("%s: cannot set cpu.rt_runtime_us %lld: %s", rel, share, strerror(-err));
+		else
+			s->level_rt_us[i] = share;
+	}
+	log_info("real-time group scheduling (v1): %lld us of every %s go to the real-time levels",
+		 root_us, "1 s");
+}
+
+static void raise_self(struct agent *a)
+{
+	struct rlimit rt = { AGENT_RTTIME_SOFT_US, AGENT_RTTIME_HARD_US };
+	struct sched_attrs self = { .policy = SCHED_FIFO, .reset_on_fork = true,
+				    .uclamp_min = -1, .uclamp_max = -1 };
+	unsigned top = 0;
+	int err;
+
+	for (int i = 0; i < a->cfg.nr_levels; i++)
+		if (config_sched_realtime(&a->cfg.levels[i].sched) &&
+		    config_sched_priority(&a->cfg, i) > top)
+			top = config_sched_priority(&a->cfg, i);
+	self.priority = top < 99 ? top + 1 : 99;
+	if (setrlimit(RLIMIT_RTTIME, &rt))
+		log_warn("cannot set RLIMIT_RTTIME: %s", strerror(errno));
+	err = sched_write(0, &self, false);
+	if (err) {
+		log_warn("the agent stays SCHED_OTHER (%s): a real-time runaway can delay its guard by up to the kernel's RT throttling period",
+			 strerror(-err));
+		return;
+	}
+	a->sched.self_rt = true;
+	log_info("real-time levels: the agent runs SCHED_FIFO %u, above them, and dies if it ever runs %d ms without blocking",
+		 self.priority, AGENT_RTTIME_HARD_US / 1000);
+}
+
+int agent_sched_open(struct agent *a)
+{
+	struct agent_sched *s = &a->sched;
+	int restored;
+
+	for (int i = 0; i < a->cfg.nr_levels; i++) {
+		s->any |= a->cfg.levels[i].sched.policy != SCHED_CFG_KEEP;
+		s->any_rt |= config_sched_realtime(&a->cfg.levels[i].sched);
+	}
+	restored = sched_journal_open(&s->journal, a->cfg.run_dir);
+	if (restored > 0)
+		log_info("gave back the scheduling classes of %d threads an earlier agent had changed",
+			 restored);
+	if (!s->any_rt)
+		return 0;
+	hand_down_rt_runtime(a);
+	raise_self(a);
+	return 0;
+}
+
+/* v1: each real-time workload's group gets min(its budget, an even share
+ * of its level's runtime); shrinking writes go first, so the sum of the
+ * children never passes the level's. */
+static void share_rt_runtime(struct agent *a)
+{
+	int nr[TRIAGE_MAX_LEVELS] = { 0 };
+
+	for (int k = 0; k < a->reg.nr; k++)
+		if (config_sched_realtime(&a->cfg.levels[a->reg.wl[k]->level].sched))
+			nr[a->reg.wl[k]->level]++;
+	for (int grow = 0; grow < 2; grow++) {
+		for (int k = 0; k < a->reg.nr; k++) {
+			struct workload *w = a->reg.wl[k];
+			const struct sched_cfg *sc = &a->cfg.levels[w->level].sched;
+			long long want, budget;
+			int err;
+
+			if (!config_sched_realtime(sc) || !a->sched.level_rt_us[w->level])
+				continue;
+			budget = (long long)(sc->budget_pct / 100.0 * 1000000.0);
+			want = a->sched.level_rt_us[w->level] / nr[w->level];
+			if (want > budget)
+				want = budget;
+			if (want == w->rt_runtime_us || (want > w->rt_runtime_us) != grow)
+				continue;
+			err = cg_set_rt_runtime(&a->cg, w->rel, want);
+			if (err)
+				log_warn("%s: cannot set cpu.rt_runtime_us %lld: %s", w->rel, want,
+					 strerror(-err));
+			else
+				w->rt_runtime_us = want;
+		}
+	}
+}
+
+static void apply_workload(struct agent *a, struct workload *w)
+{
+	const struct level_cfg *l = &a->cfg.levels[w->level];
+	struct sched_want want;
+	int changed = 0;
+
+	sched_want_of(&a->cfg, w->level, w->guard.demoted, &want);
+	for (int k = 0; k < w->nr_tgids; k++) {
+		int r = sched_apply(&a->sched.journal, w->tgids[k], &want);
+
+		if (r == -ESRCH)
+			continue;
+		if (r < 0) {
+			if (!w->sched_warned)
+				log_warn("%s/%s: pid %d: cannot set %s: %s%s", l->name, w->name,
+					 w->tgids[k], sched_policy_name(want.a.policy), strerror(-r),
+					 r == -EPERM && a->sched.rt_groups
+						 ? " (its cgroup has no cpu.rt_runtime_us)"
+						 : "");
+			w->sched_warned = true;
+			continue;
+		}
+		changed += r;
+	}
+	if (changed)
+		log_debug("%s/%s: %d threads to %s", l->name, w->name, changed,
+			  sched_policy_name(want.a.policy));
+}
+
+static uint64_t workload_cpu_ns(const struct workload *w)
+{
+	static long ticks_per_s;
+	uint64_t ticks = 0;
+
+	if (!ticks_per_s)
+		ticks_per_s = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	for (int k = 0; k < w->nr_tgids; k++) {
+		struct proc_stat_times st;
+
+		if (!proc_read_stat_times(w->tgids[k], 0, &st))
+			ticks += st.cpu_ticks;
+	}
+	return ticks * (1000000000ull / (uint64_t)ticks_per_s);
+}
+
+static void guard_workload(struct agent *a, struct workload *w, uint64_t now_ns)
+{
+	const struct level_cfg *l = &a->cfg.levels[w->level];
+	double budget = level_budget_cores(a, w->level);
+	enum guard_action act;
+	int err;
+
+	act = guard_sample(&w->guard, &a->cfg.guard, now_ns, workload_cpu_ns(w), budget);
+	if (act == GUARD_NONE)
+		return;
+	if (act == GUARD_DEMOTE) {
+		a->sched.demotions++;
+		log_warn("guard: %s/%s used %.2f cores over the last %.1f s, over its budget of %.2f: demoted to SCHED_OTHER and held to %.2f cores until it stays under %.2f for %.0f s",
+			 l->name, w->name, w->guard.use_cores, a->cfg.guard.window_ms / 1000.0, budget,
+			 budget, GUARD_BEHAVE_RATIO * budget,
+			 guard_behave_ns(&w->guard, &a->cfg.guard) / 1e9);
+		err = cg_set_quota(&a->cg, w->rel, budget, a->cfg.protection.period_us);
+	} else {
+		a->sched.restores++;
+		log_info("guard: %s/%s stayed within its budget: %s %u again", l->name, w->name,
+			 sched_policy_name(l->sched.policy == SCHED_CFG_RR ? SCHED_RR : SCHED_FIFO),
+			 config_sched_priority(&a->cfg, w->level));
+		err = cg_set_quota(&a->cg, w->rel, CG_QUOTA_MAX, a->cfg.protection.period_us);
+	}
+	if (err && err != -EOPNOTSUPP)
+		log_warn("%s: cannot set its CPU limit: %s", w->rel, strerror(-err));
+	apply_workload(a, w);
+}
+
+void agent_sched_tick(struct agent *a, uint64_t now_ns)
+{
+	if (!a->sched.any && !a->sched.journal.nr)
+		return;
+	if (a->sched.rt_groups)
+		share_rt_runtime(a);
+	sched_pass_begin(&a->sched.journal);
+	for (int k = 0; k < a->reg.nr; k++) {
+		struct workload *w = a->reg.wl[k];
+		const struct sched_cfg *sc = &a->cfg.levels[w->level].sched;
+
+		if (sc->policy == SCHED_CFG_KEEP)
+			continue;
+		apply_workload(a, w);
+		if (config_sched_realtime(sc))
+			guard_workload(a, w, now_ns);
+	}
+	sched_pass_end(&a->sched.journal);
+}
+
+void agent_sched_close(struct agent *a)
+{
+	int nr = a->sched.journal.nr, failed;
+
+	if (!a->sched.any && !nr) {
+		sched_journal_close(&a->sched.journal);
+		return;
+	}
+	failed = sched_restore_all(&a->sched.journal);
+	if (failed)
+		log_warn("%d of %d threads kept the scheduling class triage gave them", failed, nr);
+	else if (nr)
+		log_info("scheduling classes of %d threads given back", nr);
+	sched_journal_close(&a->sched.journal);
+}
