@@ -36,9 +36,19 @@
 #define AGENT_RTTIME_SOFT_US 500000
 #define AGENT_RTTIME_HARD_US 1000000
 
-static double level_budget_cores(const struct agent *a, int level)
+/* The level's budget_pct of its CPUs; on v1 with RT group scheduling at
+ * most GUARD_RT_RUNTIME_SHARE of the group's runtime, so the guard acts
+ * before the kernel throttles the group (a throttled real-time group does
+ * not run at all until the next period, which no DNN should meet). */
+#define GUARD_RT_RUNTIME_SHARE 0.9
+
+static double budget_cores(const struct agent *a, const struct workload *w)
 {
-	return a->cfg.levels[level].sched.budget_pct / 100.0 * a->protect.level[level].ceiling;
+	double ceiling = a->protect.level[w->level].ceiling;
+	double budget = a->cfg.levels[w->level].sched.budget_pct / 100.0 * ceiling;
+	double rt = GUARD_RT_RUNTIME_SHARE * (double)w->rt_runtime_us / 1e6 * ceiling;
+
+	return a->sched.rt_groups && w->rt_runtime_us > 0 && rt < budget ? rt : budget;
 }
 
 /* v1 with RT group scheduling: runtime goes from the root to triage's
@@ -122,9 +132,9 @@ int agent_sched_open(struct agent *a)
 	return 0;
 }
 
-/* v1: each real-time workload's group gets min(its budget, an even share
- * of its level's runtime); shrinking writes go first, so the sum of the
- * children never passes the level's. */
+/* v1: each real-time workload's group gets an even share of its level's
+ * runtime; shrinking writes go first, so the sum of the children never
+ * passes the level's. */
 static void share_rt_runtime(struct agent *a)
 {
 	int nr[TRIAGE_MAX_LEVELS] = { 0 };
@@ -136,15 +146,12 @@ static void share_rt_runtime(struct agent *a)
 		for (int k = 0; k < a->reg.nr; k++) {
 			struct workload *w = a->reg.wl[k];
 			const struct sched_cfg *sc = &a->cfg.levels[w->level].sched;
-			long long want, budget;
+			long long want;
 			int err;
 
 			if (!config_sched_realtime(sc) || !a->sched.level_rt_us[w->level])
 				continue;
-			budget = (long long)(sc->budget_pct / 100.0 * 1000000.0);
 			want = a->sched.level_rt_us[w->level] / nr[w->level];
-			if (want > budget)
-				want = budget;
 			if (want == w->rt_runtime_us || (want > w->rt_runtime_us) != grow)
 				continue;
 			err = cg_set_rt_runtime(&a->cg, w->rel, want);
@@ -205,7 +212,7 @@ static uint64_t workload_cpu_ns(const struct workload *w)
 static void guard_workload(struct agent *a, struct workload *w, uint64_t now_ns)
 {
 	const struct level_cfg *l = &a->cfg.levels[w->level];
-	double budget = level_budget_cores(a, w->level);
+	double budget = budget_cores(a, w);
 	enum guard_action act;
 	int err;
 
