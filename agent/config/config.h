@@ -46,7 +46,7 @@ enum sched_policy_cfg {
 
 struct sched_cfg {
 	enum sched_policy_cfg policy;
-	unsigned priority; /* fifo, rr: 1..99; 0 = by rank (config_sched_priority) */
+	unsigned priority; /* fifo, rr: 1..99, or 0: by rank (config_sched_priority) */
 	int nice;          /* other, batch: -20..19, or SCHED_CFG_NICE_KEEP */
 	/* fifo, rr: the guard's budget, the share of the level's CPUs one
 	 * workload may use over guard.window_ms before it is demoted */

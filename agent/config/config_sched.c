@@ -107,7 +107,7 @@ int config_parse_sched(struct json_check *jc, struct json_object *obj, const cha
 				       "a real-time policy on a level with \"idle\": true (cpu.idle) cannot run as either");
 
 	if (config_sched_realtime(s)) {
-		if (json_check_opt_uint(jc, obj, path, "priority", 1, 99, &s->priority) ||
+		if (json_check_opt_uint(jc, obj, path, "priority", 0, 99, &s->priority) ||
 		    json_check_opt_number(jc, obj, path, "budget_pct", &budget_range, &s->budget_pct) ||
 		    not_for(jc, obj, path, "nice", "other and batch"))
 			return -1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_sched.h"
 
 #define ORIGIN "test.json"
 /* The smallest valid config: one level, everything else defaulted. */
@@ -111,6 +112,15 @@ Test(config_default, embedded_default_parses)
 		cr_assert_str_eq(level->cpus, "");
 	}
 	assert_default_globals(cfg);
+	/* Critical runs SCHED_FIFO by rank (19), guarded at 75% of its CPUs;
+	 * every other level keeps the classes its processes chose. */
+	cr_assert_eq(cfg->levels[0].sched.policy, SCHED_CFG_FIFO);
+	cr_assert_eq(config_sched_priority(cfg, 0), 19);
+	cr_assert_float_eq(cfg->levels[0].sched.budget_pct, 75, 1e-9);
+	for (int i = 1; i < 4; i++)
+		cr_assert_eq(cfg->levels[i].sched.policy, SCHED_CFG_KEEP, "%s", cfg->levels[i].name);
+	cr_assert_eq(cfg->guard.window_ms, 1000);
+	cr_assert_eq(cfg->guard.behave_ms, 5000);
 	cr_assert_eq(cfg->nr_rules, 0, "the default must not grab anyone's processes");
 	free(cfg);
 }
@@ -164,6 +174,35 @@ Test(config_good, every_key_is_read)
 	cr_assert_float_eq(cfg->protection.decrease, 0.9, 1e-9);
 	cr_assert_float_eq(cfg->protection.increase_cores, 1, 1e-9);
 	cr_assert_eq(cfg->protection.calm_ticks, 0);
+	free(cfg);
+}
+
+Test(config_good, sched_keys_are_read)
+{
+	struct triage_config *cfg = new_config();
+
+	parse_ok("{\"levels\": [{\"name\": \"a\", \"rank\": 2, \"sched\": {\"policy\": \"rr\","
+		 " \"priority\": 42, \"budget_pct\": 30, \"uclamp_min\": 512}},"
+		 " {\"name\": \"b\", \"rank\": 3, \"sched\": {\"policy\": \"fifo\"}},"
+		 " {\"name\": \"c\", \"rank\": 4, \"sched\": {\"policy\": \"batch\", \"nice\": -5}},"
+		 " {\"name\": \"d\", \"rank\": 5, \"idle\": true, \"sched\": {\"policy\": \"idle\"}},"
+		 " {\"name\": \"e\", \"rank\": 6}],"
+		 " \"guard\": {\"window_ms\": 250, \"behave_ms\": 100}}",
+		 cfg);
+	cr_assert_eq(cfg->levels[0].sched.policy, SCHED_CFG_RR);
+	cr_assert_eq(config_sched_priority(cfg, 0), 42);
+	cr_assert_float_eq(cfg->levels[0].sched.budget_pct, 30, 1e-9);
+	cr_assert_eq(cfg->levels[0].sched.uclamp_min, 512);
+	cr_assert_eq(cfg->levels[0].sched.uclamp_max, SCHED_CFG_UCLAMP_KEEP);
+	/* no priority named: 20 - rank */
+	cr_assert_eq(config_sched_priority(cfg, 1), 17);
+	cr_assert_eq(cfg->levels[2].sched.policy, SCHED_CFG_BATCH);
+	cr_assert_eq(cfg->levels[2].sched.nice, -5);
+	cr_assert_eq(cfg->levels[3].sched.policy, SCHED_CFG_IDLE);
+	cr_assert_eq(cfg->levels[4].sched.policy, SCHED_CFG_KEEP);
+	cr_assert_eq(cfg->levels[4].sched.nice, SCHED_CFG_NICE_KEEP);
+	cr_assert_eq(cfg->guard.window_ms, 250);
+	cr_assert_eq(cfg->guard.behave_ms, 100);
 	free(cfg);
 }
 
@@ -334,6 +373,33 @@ static struct bad_case bad_cases[] = {
 	{ "{\"levels\": [{\"rank\": 1}]}", "levels[0].name: ", "required key missing" },
 	{ "{\"levels\": [{\"name\": \"a\"}]}", "levels[0].rank: ", "required key missing" },
 	{ LEVEL_WITH("\"colour\": \"red\""), "levels[0].colour: ", "unknown key" },
+	{ LEVEL_WITH("\"sched\": {}"), "levels[0].sched.policy: ", "required key missing" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"deadline\"}"), "levels[0].sched.policy: ",
+	  "unknown policy \"deadline\" (expected keep, other, batch, idle, fifo or rr)" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"priority\": 100}"),
+	  "levels[0].sched.priority: ", "0..99" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"rr\", \"budget_pct\": 0}"),
+	  "levels[0].sched.budget_pct: ", "" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"nice\": 3}"), "levels[0].sched.nice: ",
+	  "only other and batch levels have it" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"batch\", \"priority\": 3}"),
+	  "levels[0].sched.priority: ", "only fifo and rr levels have it" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"other\", \"nice\": 20}"), "levels[0].sched.nice: ",
+	  "-20..19" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"idle\", \"nice\": 1}"), "levels[0].sched.nice: ",
+	  "only other and batch levels have it" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"keep\", \"uclamp_min\": 1}"),
+	  "levels[0].sched.uclamp_min: ", "only other, batch, idle, fifo and rr levels have it" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"uclamp_min\": 800, \"uclamp_max\": 200}"),
+	  "levels[0].sched.uclamp_min: ", "800 is above uclamp_max 200" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"uclamp_max\": 1025}"),
+	  "levels[0].sched.uclamp_max: ", "0..1024" },
+	{ LEVEL_WITH("\"idle\": true, \"sched\": {\"policy\": \"fifo\"}"), "levels[0].sched.policy: ",
+	  "a real-time policy on a level with \"idle\": true" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"colour\": 1}"), "levels[0].sched.colour: ",
+	  "unknown key" },
+	{ "{" ONE_LEVEL ",\"guard\":{\"window_ms\": 50}}", "guard.window_ms: ", "100..60000" },
+	{ "{" ONE_LEVEL ",\"guard\":{\"behave\": 5}}", "guard.behave: ", "unknown key" },
 	{ "{\"levels\": [{\"name\": \"Critical\", \"rank\": 1}]}", "levels[0].name: ",
 	  "must be a name" },
 	{ "{\"levels\": [{\"name\": \"..\", \"rank\": 1}]}", "levels[0].name: ", "must be a name" },
