@@ -15,8 +15,8 @@
  *    SCHED_GUARD) turns every real-time thread of the workloads back to
  *    SCHED_OTHER as the agent's socket closes; without the module nothing
  *    guards them until the next agent starts and gives their classes back
- *    from sched.json (under systemd, RestartSec plus the start-up: about
- *    2 s with the unit shipped).
+ *    from sched.json (under systemd, the shipped unit's RestartSec=500ms
+ *    plus the start-up).
  */
 #include <errno.h>
 #include <sched.h>
