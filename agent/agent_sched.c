@@ -273,3 +273,58 @@ void agent_sched_close(struct agent *a)
 		log_info("scheduling classes of %d threads given back", nr);
 	sched_journal_close(&a->sched.journal);
 }
+
+/* ---- status ---- */
+
+/* "SCHED_FIFO 19", "SCHED_BATCH nice 5", "SCHED_IDLE", or NULL (kept). */
+static void class_text(const struct agent *a, int level, bool demoted, char *out, size_t len)
+{
+	struct sched_want want;
+
+	sched_want_of(&a->cfg, level, demoted, &want);
+	if (want.a.policy == SCHED_FIFO || want.a.policy == SCHED_RR)
+		snprintf(out, len, "%s %u", sched_policy_name(want.a.policy), want.a.priority);
+	else if ((want.a.policy == SCHED_OTHER || want.a.policy == SCHED_BATCH) && !want.keep_nice)
+		snprintf(out, len, "%s nice %d", sched_policy_name(want.a.policy), want.a.nice);
+	else
+		snprintf(out, len, "%s", sched_policy_name(want.a.policy));
+}
+
+void agent_sched_workload_json(const struct agent *a, const struct workload *w,
+			       struct json_object *o)
+{
+	const struct sched_cfg *sc = &a->cfg.levels[w->level].sched;
+	struct json_object *g;
+	char text[48];
+
+	if (sc->policy == SCHED_CFG_KEEP) {
+		json_object_object_add(o, "class", NULL);
+		return;
+	}
+	class_text(a, w->level, w->guard.demoted, text, sizeof(text));
+	json_object_object_add(o, "class", json_object_new_string(text));
+	if (!config_sched_realtime(sc))
+		return;
+	g = json_object_new_object();
+	json_object_object_add(g, "demoted", json_object_new_boolean(w->guard.demoted));
+	json_object_object_add(g, "use_cores", json_object_new_double(w->guard.use_cores));
+	json_object_object_add(g, "budget_cores", json_object_new_double(budget_cores(a, w)));
+	json_object_object_add(g, "demotions_in_a_row", json_object_new_int((int)w->guard.strikes));
+	if (a->sched.rt_groups)
+		json_object_object_add(g, "rt_runtime_us", json_object_new_int64(w->rt_runtime_us));
+	json_object_object_add(o, "guard", g);
+}
+
+struct json_object *agent_sched_json(const struct agent *a)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "agent_realtime", json_object_new_boolean(a->sched.self_rt));
+	json_object_object_add(o, "rt_group_runtime", json_object_new_boolean(a->sched.rt_groups));
+	json_object_object_add(o, "threads_journaled", json_object_new_int(a->sched.journal.nr));
+	json_object_object_add(o, "demotions", json_object_new_int((int)a->sched.demotions));
+	json_object_object_add(o, "restores", json_object_new_int((int)a->sched.restores));
+	json_object_object_add(o, "window_ms", json_object_new_int((int)a->cfg.guard.window_ms));
+	json_object_object_add(o, "behave_ms", json_object_new_int((int)a->cfg.guard.behave_ms));
+	return o;
+}

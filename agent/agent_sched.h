@@ -40,4 +40,13 @@ void agent_sched_tick(struct agent *a, uint64_t now_ns);
 /* Every class given back; the module's guards dropped. */
 void agent_sched_close(struct agent *a);
 
+struct workload;
+struct json_object;
+
+/* Status: a workload's "class" (null when its level keeps classes) and,
+ * for a real-time one, its "guard"; and the agent's "sched" object. */
+void agent_sched_workload_json(const struct agent *a, const struct workload *w,
+			       struct json_object *o);
+struct json_object *agent_sched_json(const struct agent *a);
+
 #endif

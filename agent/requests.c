@@ -84,6 +84,7 @@ static struct json_object *workload_json(const struct agent *a, const struct wor
 							      w->status.intf_pct));
 	agent_plan_workload_json(&a->plan, w, o);
 	agent_clients_workload_json(a, w->id, o);
+	agent_sched_workload_json(a, w, o);
 	return o;
 }
 
@@ -123,6 +124,7 @@ static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 	json_object_object_add(o, "tick_cost", cost_json(&a->tick_cost));
 	json_object_object_add(o, "tick_cpu", cost_json(&a->tick_cpu));
 	json_object_object_add(o, "clients_scan_cpu", cost_json(&a->scan_cpu));
+	json_object_object_add(o, "sched", agent_sched_json(a));
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *lc = &a->cfg.levels[i];
 		struct json_object *l = json_object_new_object(), *wls = json_object_new_array();

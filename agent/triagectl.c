@@ -113,8 +113,9 @@ static void print_status(struct json_object *st)
 
 	printf("cgroups %s, sensors %s, tick %d ms\n", json_object_get_string(field(st, "cgroup_mode")),
 	       json_object_get_string(field(st, "sensors")), json_object_get_int(field(st, "tick_ms")));
-	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %8s %6s\n", "LEVEL", "RANK", "WEIGHT",
-	       "QUOTA", "WORKLOAD", "PROCS", "CPU%", "WAIT-AVG", "WAIT-P50", "WAIT-P99", "INTF%");
+	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %8s %6s  %s\n", "LEVEL", "RANK", "WEIGHT",
+	       "QUOTA", "WORKLOAD", "PROCS", "CPU%", "WAIT-AVG", "WAIT-P50", "WAIT-P99", "INTF%",
+	       "CLASS");
 	for (size_t i = 0; i < json_object_array_length(levels); i++) {
 		struct json_object *l = json_object_array_get_idx(levels, i);
 		struct json_object *wls = field(l, "workloads"), *q = field(l, "quota_cores");
@@ -132,18 +133,24 @@ static void print_status(struct json_object *st)
 		for (size_t k = 0; k < json_object_array_length(wls); k++) {
 			struct json_object *w = json_object_array_get_idx(wls, k);
 			struct json_object *intf = field(w, "intf_pct");
-			char mean[16], p50[16], p99[16], intf_pct[16] = "-";
+			struct json_object *cls = field(w, "class"), *guard = field(w, "guard");
+			char mean[16], p50[16], p99[16], intf_pct[16] = "-", class_col[64] = "-";
 
 			format_us(field(w, "wait_mean_us"), mean, sizeof(mean));
 			format_us(field(w, "wait_p50_us"), p50, sizeof(p50));
 			format_us(field(w, "wait_p99_us"), p99, sizeof(p99));
 			if (intf)
 				snprintf(intf_pct, sizeof(intf_pct), "%.1f", json_object_get_double(intf));
+			if (cls)
+				snprintf(class_col, sizeof(class_col), "%s%s", json_object_get_string(cls),
+					 guard && json_object_get_boolean(field(guard, "demoted"))
+						 ? " (demoted by the guard)"
+						 : "");
 			if (k)
 				printf("%-12s %4s %6s %-11s", "", "", "", "");
-			printf(" %-16s %5d %6.1f %8s %8s %8s %6s\n", json_object_get_string(field(w, "name")),
+			printf(" %-16s %5d %6.1f %8s %8s %8s %6s  %s\n", json_object_get_string(field(w, "name")),
 			       json_object_get_int(field(w, "procs")), json_object_get_double(field(w, "cpu_pct")),
-			       mean, p50, p99, intf_pct);
+			       mean, p50, p99, intf_pct, class_col);
 		}
 	}
 }

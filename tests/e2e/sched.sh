@@ -116,6 +116,11 @@ check "a thread born later is real time too" wait_for 3 all_threads "$CRIT" "1 1
 check "sched.json journals every thread with the class it had (SCHED_OTHER)" \
 	jq -e --argjson p "$CRIT" '[.threads[] | select(.tgid == $p)] | length >= 4 and all(.policy == 0)' "$RUN/sched.json" >/dev/null
 
+check "status shows each workload's class" bash -c "'$CTL' status --json | jq -e '
+	[.levels[] | .workloads[] | {(.name): .class}] | add
+	| .threads == \"SCHED_FIFO 15\" and .rr == \"SCHED_RR 18\" and .batch == \"SCHED_BATCH nice 5\" and .idle == \"SCHED_IDLE\"' >/dev/null"
+check "triagectl status prints the class" bash -c "'$CTL' status | grep -q 'threads .*SCHED_FIFO 15'"
+
 # --- SIGTERM gives every class back --------------------------------------
 stop_agent TERM
 back=1
@@ -168,6 +173,9 @@ else
 	q=$(awk -v p="$(cat "$d/cpu.cfs_period_us")" '{ printf "%.2f", $1 / p }' "$d/cpu.cfs_quota_us")
 fi
 check "held to its budget: quota ${budget:-none} cores (${q})" [ "$q" = "${budget:-none}" ]
+check "status shows it demoted by the guard" bash -c "'$CTL' status --json | jq -e '
+	.sched.demotions == 1 and ([.levels[0].workloads[] | select(.name == \"spin\")][0]
+	| .guard.demoted and .class == \"SCHED_OTHER nice 0\")' >/dev/null"
 if wait_for 6 grep -q 'guard: critical/spin stayed within its budget: SCHED_FIFO 15 again' "$LOG"; then
 	ok "once it behaves for behave_ms it gets SCHED_FIFO back"
 else
