@@ -19,6 +19,7 @@
  *    plus the start-up).
  */
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "agent.h"
 #include "agent_sched.h"
+#include "clients.h"
 #include "config/config_sched.h"
 #include "log.h"
 #include "procfs.h"
@@ -164,18 +166,86 @@ static void share_rt_runtime(struct agent *a)
 	}
 }
 
+static int a_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}
+
+/* A client's measured inference time and request rate, once it has run
+ * enough inferences for its p50 to mean something. */
+#define DL_MIN_INFERENCES 8
+/* The inference time must move this much before the runtime follows. */
+#define DL_RETUNE 0.2
+
+static bool covers_online_cpus(const struct agent_client *c)
+{
+	cpu_set_t all, set;
+
+	if (!c->nr_assigned)
+		return true; /* not planned: not narrowed */
+	CPU_ZERO(&all);
+	for (int k = 0; k < c->nr_assigned; k++) {
+		triage_client_stage_cpus(&c->assigned[k], &set);
+		CPU_OR(&all, &all, &set);
+	}
+	return CPU_COUNT(&all) >= a_online_cpus();
+}
+
+/* SCHED_DEADLINE for w when it is a client at a known rate; false: the
+ * level's SCHED_FIFO fallback. */
+static bool deadline_want(struct agent *a, struct workload *w, struct sched_want *want)
+{
+	const struct agent_client *c = agent_client_of(a, w->id);
+	const struct level_cfg *l = &a->cfg.levels[w->level];
+	double infer_ms;
+
+	if (l->sched.policy != SCHED_CFG_DEADLINE || w->dl_refused || w->guard.demoted || !c ||
+	    !c->have_seen || c->seen.rate_hz <= 0 || c->seen.inferences < DL_MIN_INFERENCES)
+		return false;
+	if (!covers_online_cpus(c)) {
+		w->dl_refused = true;
+		log_warn("%s/%s: its plan narrows it to fewer CPUs than the machine's, where the kernel admits no SCHED_DEADLINE thread: SCHED_FIFO %u instead",
+			 l->name, w->name, config_sched_priority(&a->cfg, w->level));
+		return false;
+	}
+	infer_ms = c->seen.latency_p50_ms > 0 ? c->seen.latency_p50_ms
+					       : c->seen.busy_ns / 1e6 / (double)c->seen.inferences;
+	if (sched_want_deadline(want, c->seen.rate_hz, infer_ms))
+		return false;
+	/* Keep what runs unless the time moved: no rewrite every tick. */
+	if (w->dl_runtime_ns && w->dl_period_ns == want->a.period_ns &&
+	    fabs((double)want->a.runtime_ns - (double)w->dl_runtime_ns) <
+		    DL_RETUNE * (double)w->dl_runtime_ns)
+		want->a.runtime_ns = w->dl_runtime_ns;
+	return true;
+}
+
 static void apply_workload(struct agent *a, struct workload *w)
 {
 	const struct level_cfg *l = &a->cfg.levels[w->level];
 	struct sched_want want;
+	bool dl;
 	int changed = 0;
 
 	sched_want_of(&a->cfg, w->level, w->guard.demoted, &want);
+	dl = deadline_want(a, w, &want);
 	for (int k = 0; k < w->nr_tgids; k++) {
 		int r = sched_apply(&a->sched.journal, w->tgids[k], &want);
 
 		if (r == -ESRCH)
 			continue;
+		if (r < 0 && dl) {
+			/* EBUSY: admission control; EPERM: a narrowed CPU set. */
+			w->dl_refused = true;
+			log_warn("%s/%s: the kernel refuses SCHED_DEADLINE %.1f ms every %.1f ms (%s): SCHED_FIFO %u instead",
+				 l->name, w->name, want.a.runtime_ns / 1e6, want.a.period_ns / 1e6,
+				 strerror(-r), config_sched_priority(&a->cfg, w->level));
+			w->dl_runtime_ns = w->dl_period_ns = 0;
+			apply_workload(a, w);
+			return;
+		}
 		if (r < 0) {
 			if (!w->sched_warned)
 				log_warn("%s/%s: pid %d: cannot set %s: %s%s", l->name, w->name,
@@ -187,6 +257,13 @@ static void apply_workload(struct agent *a, struct workload *w)
 			continue;
 		}
 		changed += r;
+	}
+	if (dl && (w->dl_runtime_ns != want.a.runtime_ns || w->dl_period_ns != want.a.period_ns)) {
+		log_info("%s/%s: SCHED_DEADLINE, %.1f ms every %.1f ms (%.0f%% over its inference time)",
+			 l->name, w->name, want.a.runtime_ns / 1e6, want.a.period_ns / 1e6,
+			 100 * (SCHED_DL_MARGIN - 1));
+		w->dl_runtime_ns = want.a.runtime_ns;
+		w->dl_period_ns = want.a.period_ns;
 	}
 	if (changed)
 		log_debug("%s/%s: %d threads to %s", l->name, w->name, changed,
@@ -252,7 +329,8 @@ void agent_sched_tick(struct agent *a, uint64_t now_ns)
 		if (sc->policy == SCHED_CFG_KEEP)
 			continue;
 		apply_workload(a, w);
-		if (config_sched_realtime(sc))
+		/* A deadline thread that overruns is throttled by the kernel. */
+		if (config_sched_realtime(sc) && !w->dl_runtime_ns)
 			guard_workload(a, w, now_ns);
 	}
 	sched_pass_end(&a->sched.journal);
@@ -277,11 +355,16 @@ void agent_sched_close(struct agent *a)
 /* ---- status ---- */
 
 /* "SCHED_FIFO 19", "SCHED_BATCH nice 5", "SCHED_IDLE", or NULL (kept). */
-static void class_text(const struct agent *a, int level, bool demoted, char *out, size_t len)
+static void class_text(const struct agent *a, int level, bool demoted, uint64_t dl_runtime_ns,
+		       uint64_t dl_period_ns, char *out, size_t len)
 {
 	struct sched_want want;
 
 	sched_want_of(&a->cfg, level, demoted, &want);
+	if (dl_runtime_ns) {
+		snprintf(out, len, "SCHED_DEADLINE %.1f/%.1f ms", dl_runtime_ns / 1e6, dl_period_ns / 1e6);
+		return;
+	}
 	if (want.a.policy == SCHED_FIFO || want.a.policy == SCHED_RR)
 		snprintf(out, len, "%s %u", sched_policy_name(want.a.policy), want.a.priority);
 	else if ((want.a.policy == SCHED_OTHER || want.a.policy == SCHED_BATCH) && !want.keep_nice)
@@ -301,9 +384,10 @@ void agent_sched_workload_json(const struct agent *a, const struct workload *w,
 		json_object_object_add(o, "class", NULL);
 		return;
 	}
-	class_text(a, w->level, w->guard.demoted, text, sizeof(text));
+	class_text(a, w->level, w->guard.demoted, w->dl_runtime_ns, w->dl_period_ns, text,
+		   sizeof(text));
 	json_object_object_add(o, "class", json_object_new_string(text));
-	if (!config_sched_realtime(sc))
+	if (!config_sched_realtime(sc) || w->dl_runtime_ns)
 		return;
 	g = json_object_new_object();
 	json_object_object_add(g, "demoted", json_object_new_boolean(w->guard.demoted));

@@ -564,6 +564,10 @@ static void pin_threads(struct agent_client *c)
 			snprintf(task, sizeof(task), "/proc/%d/task/%d", (int)c->pid, (int)tid);
 			if (tid <= 0 || access(task, F_OK))
 				continue;
+			/* The kernel admits a SCHED_DEADLINE thread only with
+			 * every CPU (a deadline level's, agent_sched.c). */
+			if (sched_getscheduler(tid) == SCHED_DEADLINE)
+				continue;
 			if (sched_setaffinity(tid, sizeof(set), &set) && errno != ESRCH)
 				log_warn("client %s: pinning thread %d: %s", c->name, (int)tid,
 					 strerror(errno));

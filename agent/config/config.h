@@ -40,6 +40,10 @@ enum sched_policy_cfg {
 	SCHED_CFG_IDLE,  /* SCHED_IDLE: runs when nothing else would */
 	SCHED_CFG_FIFO,  /* real time, guarded by the level's budget */
 	SCHED_CFG_RR,
+	/* SCHED_DEADLINE for a client whose rate and inference time are
+	 * known; SCHED_FIFO (guarded) for the rest, and where the kernel
+	 * refuses it */
+	SCHED_CFG_DEADLINE,
 };
 #define SCHED_CFG_NICE_KEEP 100 /* nice left alone */
 #define SCHED_CFG_UCLAMP_KEEP (-1)

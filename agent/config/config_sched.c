@@ -18,6 +18,7 @@ static const char *const guard_keys[] = { "window_ms", "behave_ms", NULL };
 static const char *const policy_names[] = {
 	[SCHED_CFG_KEEP] = "keep",   [SCHED_CFG_OTHER] = "other", [SCHED_CFG_BATCH] = "batch",
 	[SCHED_CFG_IDLE] = "idle",   [SCHED_CFG_FIFO] = "fifo",   [SCHED_CFG_RR] = "rr",
+	[SCHED_CFG_DEADLINE] = "deadline",
 };
 #define NR_POLICIES (sizeof(policy_names) / sizeof(policy_names[0]))
 
@@ -39,7 +40,8 @@ void config_sched_defaults(struct sched_cfg *s)
 
 bool config_sched_realtime(const struct sched_cfg *s)
 {
-	return s->policy == SCHED_CFG_FIFO || s->policy == SCHED_CFG_RR;
+	return s->policy == SCHED_CFG_FIFO || s->policy == SCHED_CFG_RR ||
+	       s->policy == SCHED_CFG_DEADLINE;
 }
 
 unsigned config_sched_priority(const struct triage_config *cfg, int level)
@@ -99,7 +101,7 @@ int config_parse_sched(struct json_check *jc, struct json_object *obj, const cha
 		;
 	if (p == NR_POLICIES)
 		return json_check_fail(jc, key_path,
-				       "unknown policy \"%.32s\" (expected keep, other, batch, idle, fifo or rr)",
+				       "unknown policy \"%.32s\" (expected keep, other, batch, idle, fifo, rr or deadline)",
 				       name);
 	s->policy = (enum sched_policy_cfg)p;
 	if (config_sched_realtime(s) && level->idle)
@@ -112,8 +114,8 @@ int config_parse_sched(struct json_check *jc, struct json_object *obj, const cha
 		    not_for(jc, obj, path, "nice", "other and batch"))
 			return -1;
 	} else {
-		if (not_for(jc, obj, path, "priority", "fifo and rr") ||
-		    not_for(jc, obj, path, "budget_pct", "fifo and rr"))
+		if (not_for(jc, obj, path, "priority", "fifo, rr and deadline") ||
+		    not_for(jc, obj, path, "budget_pct", "fifo, rr and deadline"))
 			return -1;
 		if (s->policy == SCHED_CFG_OTHER || s->policy == SCHED_CFG_BATCH) {
 			if (json_check_lookup(obj, path, "nice", &val, key_path)) {
@@ -130,8 +132,8 @@ int config_parse_sched(struct json_check *jc, struct json_object *obj, const cha
 		}
 	}
 	if (s->policy == SCHED_CFG_KEEP) {
-		if (not_for(jc, obj, path, "uclamp_min", "other, batch, idle, fifo and rr") ||
-		    not_for(jc, obj, path, "uclamp_max", "other, batch, idle, fifo and rr"))
+		if (not_for(jc, obj, path, "uclamp_min", "other, batch, idle, fifo, rr and deadline") ||
+		    not_for(jc, obj, path, "uclamp_max", "other, batch, idle, fifo, rr and deadline"))
 			return -1;
 		return 0;
 	}

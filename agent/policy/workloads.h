@@ -50,6 +50,10 @@ struct workload {
 	struct guard_state guard;
 	long long rt_runtime_us;
 	bool sched_warned;
+	/* deadline levels: the SCHED_DEADLINE applied (0 = none: the FIFO
+	 * fallback), and whether the kernel or the plan ruled it out */
+	uint64_t dl_runtime_ns, dl_period_ns;
+	bool dl_refused;
 };
 
 struct workloads {

@@ -62,6 +62,9 @@ int sched_read(pid_t tid, struct sched_attrs *out)
 		.priority = k.sched_priority,
 		.nice = k.sched_nice,
 		.reset_on_fork = k.sched_flags & SCHED_FLAG_RESET_ON_FORK,
+		.runtime_ns = k.sched_runtime,
+		.deadline_ns = k.sched_deadline,
+		.period_ns = k.sched_period,
 		.uclamp_min = k.size >= sizeof(k) ? (int)k.sched_util_min : -1,
 		.uclamp_max = k.size >= sizeof(k) ? (int)k.sched_util_max : -1,
 	};
@@ -80,6 +83,12 @@ int sched_write(pid_t tid, const struct sched_attrs *a, bool with_uclamp)
 	k.sched_nice = rt ? 0 : a->nice;
 	if (a->reset_on_fork)
 		k.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
+	if (a->policy == SCHED_DEADLINE) {
+		k.sched_nice = 0;
+		k.sched_runtime = a->runtime_ns;
+		k.sched_deadline = a->deadline_ns;
+		k.sched_period = a->period_ns;
+	}
 	if (with_uclamp && a->uclamp_min >= 0) {
 		k.sched_flags |= SCHED_FLAG_UTIL_CLAMP_MIN;
 		k.sched_util_min = (uint32_t)a->uclamp_min;
@@ -99,7 +108,7 @@ void sched_want_of(const struct triage_config *cfg, int level, bool demoted, str
 	static const int policies[] = {
 		[SCHED_CFG_OTHER] = SCHED_OTHER, [SCHED_CFG_BATCH] = SCHED_BATCH,
 		[SCHED_CFG_IDLE] = SCHED_IDLE,   [SCHED_CFG_FIFO] = SCHED_FIFO,
-		[SCHED_CFG_RR] = SCHED_RR,
+		[SCHED_CFG_RR] = SCHED_RR,       [SCHED_CFG_DEADLINE] = SCHED_FIFO,
 	};
 
 	memset(out, 0, sizeof(*out));
@@ -119,6 +128,29 @@ void sched_want_of(const struct triage_config *cfg, int level, bool demoted, str
 		out->keep_nice = true;
 	else
 		out->a.nice = s->nice;
+}
+
+int sched_want_deadline(struct sched_want *want, double rate_hz, double infer_ms)
+{
+	double period_ns, runtime_ns;
+
+	if (!(rate_hz > 0) || !(infer_ms > 0) || rate_hz > 1e6)
+		return -EINVAL;
+	period_ns = 1e9 / rate_hz;
+	runtime_ns = infer_ms * 1e6 * SCHED_DL_MARGIN;
+	if (runtime_ns > SCHED_DL_MAX_SHARE * period_ns)
+		runtime_ns = SCHED_DL_MAX_SHARE * period_ns;
+	if (runtime_ns < 1024) /* the kernel's least runtime, 2^DL_SCALE ns */
+		runtime_ns = 1024;
+	want->set = true;
+	want->keep_nice = false;
+	want->a.policy = SCHED_DEADLINE;
+	want->a.priority = 0;
+	want->a.nice = 0;
+	want->a.runtime_ns = (uint64_t)runtime_ns;
+	want->a.deadline_ns = want->a.period_ns = (uint64_t)period_ns;
+	want->a.reset_on_fork = true;
+	return 0;
 }
 
 /* ---- the journal and sched.json ---- */
@@ -178,6 +210,11 @@ static void save(struct sched_journal *j)
 					       json_object_new_boolean(e->orig.reset_on_fork));
 			json_object_object_add(o, "uclamp_min", json_object_new_int(e->orig.uclamp_min));
 			json_object_object_add(o, "uclamp_max", json_object_new_int(e->orig.uclamp_max));
+			if (e->orig.policy == SCHED_DEADLINE) {
+				json_object_object_add(o, "runtime_ns", json_object_new_uint64(e->orig.runtime_ns));
+				json_object_object_add(o, "deadline_ns", json_object_new_uint64(e->orig.deadline_ns));
+				json_object_object_add(o, "period_ns", json_object_new_uint64(e->orig.period_ns));
+			}
 			json_object_array_add(json_object_object_get(root, "threads"), o);
 		}
 		err = write_file_atomic(j->run_dir, SCHED_FILE,
@@ -196,6 +233,10 @@ static bool same(const struct sched_attrs *a, const struct sched_attrs *b, bool 
 {
 	bool rt = a->policy == SCHED_FIFO || a->policy == SCHED_RR;
 
+	if (a->policy == SCHED_DEADLINE &&
+	    (a->runtime_ns != b->runtime_ns || a->deadline_ns != b->deadline_ns ||
+	     a->period_ns != b->period_ns || a->reset_on_fork != b->reset_on_fork))
+		return false;
 	if (a->policy != b->policy || (rt && a->priority != b->priority) ||
 	    ((a->policy == SCHED_OTHER || a->policy == SCHED_BATCH) && a->nice != b->nice))
 		return false;
@@ -269,6 +310,12 @@ static int load(struct sched_journal *j)
 #undef GET_INT
 		if (json_object_object_get_ex(o, "start", &v))
 			e->start_ticks = json_object_get_uint64(v);
+		if (json_object_object_get_ex(o, "runtime_ns", &v))
+			e->orig.runtime_ns = json_object_get_uint64(v);
+		if (json_object_object_get_ex(o, "deadline_ns", &v))
+			e->orig.deadline_ns = json_object_get_uint64(v);
+		if (json_object_object_get_ex(o, "period_ns", &v))
+			e->orig.period_ns = json_object_get_uint64(v);
 		if (json_object_object_get_ex(o, "reset_on_fork", &v))
 			e->orig.reset_on_fork = json_object_get_boolean(v);
 		if (e->tgid <= 0 || e->tid <= 0)
@@ -320,7 +367,8 @@ static void want_for(const struct sched_want *want, const struct sched_attrs *cu
 	*a = want->a;
 	if (want->keep_nice)
 		a->nice = cur->nice;
-	a->reset_on_fork = cur->reset_on_fork;
+	if (a->policy != SCHED_DEADLINE)
+		a->reset_on_fork = cur->reset_on_fork;
 }
 
 /* First pass: journal every thread not yet known. */

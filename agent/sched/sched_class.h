@@ -24,9 +24,10 @@
 
 /* A thread's class, as far as triage sets it. */
 struct sched_attrs {
-	int policy;        /* SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR */
+	int policy;        /* SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE */
 	unsigned priority; /* FIFO, RR: 1..99 */
 	int nice;          /* OTHER, BATCH */
+	uint64_t runtime_ns, deadline_ns, period_ns; /* DEADLINE */
 	bool reset_on_fork;
 	int uclamp_min, uclamp_max; /* -1: not read or not set */
 };
@@ -39,9 +40,21 @@ struct sched_want {
 };
 
 /* The class of level i, or (demoted) SCHED_OTHER at nice 0 with the
- * level's clamps. */
+ * level's clamps. A deadline level's is its SCHED_FIFO fallback. */
 void sched_want_of(const struct triage_config *cfg, int level, bool demoted,
 		   struct sched_want *out);
+
+/* SCHED_DEADLINE margin: runtime = SCHED_DL_MARGIN x the inference time,
+ * at most SCHED_DL_MAX_SHARE of the period. */
+#define SCHED_DL_MARGIN 1.5
+#define SCHED_DL_MAX_SHARE 0.9
+
+/* Turns want (a deadline level's, from sched_want_of) into SCHED_DEADLINE
+ * for a client at rate_hz whose inferences take infer_ms: period and
+ * deadline 1 / rate, runtime as above, reset on fork (the kernel lets no
+ * deadline thread fork otherwise; threads born later get it at the next
+ * tick). -EINVAL without a rate or a time. */
+int sched_want_deadline(struct sched_want *want, double rate_hz, double infer_ms);
 
 struct sched_entry {
 	pid_t tgid, tid;

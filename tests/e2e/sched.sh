@@ -181,7 +181,52 @@ if wait_for 6 grep -q 'guard: critical/spin stayed within its budget: SCHED_FIFO
 else
 	not_ok "class back" "$(grep -E 'guard' "$LOG" | tail -3)"
 fi
-check "and the workload's process is SCHED_FIFO 15 again" wait_for 2 all_threads "$SPIN" "1 15 0"
+# What each thread of PID runs, for a failure's message.
+classes() { # PID
+	local t
+	[ -d "/proc/$1" ] || { echo "pid $1 is gone"; return; }
+	for t in /proc/"$1"/task/*; do echo -n "${t##*/}: $(class_of "$1" "${t##*/}"); "; done
+	echo "comm $(cat "/proc/$1/comm")"
+}
+if wait_for 2 all_threads "$SPIN" "1 15 0"; then
+	ok "and the workload's process is SCHED_FIFO 15 again"
+else
+	not_ok "class back on the process" "$(classes "$SPIN"); $(grep -E 'guard|spin' "$LOG" | tail -4)"
+fi
 stop_agent TERM
-check "after exit the spinner's workload is SCHED_OTHER" all_threads "$SPIN" "0 0 0"
+if all_threads "$SPIN" "0 0 0"; then ok "after exit the spinner's workload is SCHED_OTHER"; else
+	not_ok "spinner back to SCHED_OTHER" "$(classes "$SPIN"); $(tail -3 "$LOG")"
+fi
+
+# --- SCHED_DEADLINE for a client at a known rate ---------------------------
+# Planner off: no plan narrows the client's CPUs (the kernel admits a
+# deadline thread only with every CPU).
+jq '.levels[0].sched = {"policy": "deadline", "priority": 15} | .planner = {"enabled": false}' \
+	"$PLAIN" >"$CONF.dl"
+start_agent "$CONF.dl"
+"$BUILD/triage-run" --model mobilenetv2 --level critical --name dl --rate 10 --duration 20 >/dev/null 2>&1 &
+DL=$!
+PIDS+=($DL)
+"$CTL" run --level critical --name plain -- sleep 60 &
+PIDS+=($!)
+line=$(wait_for 10 grep -q 'critical/dl: SCHED_DEADLINE' "$LOG" && grep -o 'critical/dl: SCHED_DEADLINE, [0-9.]* ms every [0-9.]* ms' "$LOG" | head -1)
+runtime=$(awk '{ print $3 }' <<<"$line")
+check "a client at 10/s gets SCHED_DEADLINE every 100 ms, runtime under 90 ms (${runtime:-none} ms)" \
+	awk -v r="${runtime:-0}" -v l="$line" 'BEGIN { exit !(l ~ /every 100.0 ms/ && r > 0 && r <= 90) }'
+dl_threads() { # PID: every thread SCHED_DEADLINE (policy 6)
+	local t n=0
+	for t in /proc/"$1"/task/*; do
+		[ "$(awk '{ sub(/.*\) /, ""); print $39 }' "$t/stat")" = 6 ] || return 1
+		n=$((n + 1))
+	done
+	[ $n -gt 1 ]
+}
+check "every thread of the client is SCHED_DEADLINE" wait_for 3 dl_threads "$DL"
+check "an unmodified process of the level runs its SCHED_FIFO 15 fallback" \
+	wait_for 3 all_threads "${PIDS[-1]}" "1 15 0"
+check "status shows the deadline class" bash -c "'$CTL' status --json | jq -e '
+	[.levels[0].workloads[] | select(.name == \"dl\")][0].class | startswith(\"SCHED_DEADLINE \")' >/dev/null"
+stop_agent TERM
+check "after exit the client's threads are SCHED_OTHER" all_threads "$DL" "0 0 0"
+rm -f "$CONF.dl"
 exit $((T_FAILED > 0))

@@ -186,7 +186,8 @@ Test(config_good, sched_keys_are_read)
 		 " {\"name\": \"b\", \"rank\": 3, \"sched\": {\"policy\": \"fifo\"}},"
 		 " {\"name\": \"c\", \"rank\": 4, \"sched\": {\"policy\": \"batch\", \"nice\": -5}},"
 		 " {\"name\": \"d\", \"rank\": 5, \"idle\": true, \"sched\": {\"policy\": \"idle\"}},"
-		 " {\"name\": \"e\", \"rank\": 6}],"
+		 " {\"name\": \"e\", \"rank\": 6},"
+		 " {\"name\": \"f\", \"rank\": 7, \"sched\": {\"policy\": \"deadline\", \"budget_pct\": 50}}],"
 		 " \"guard\": {\"window_ms\": 250, \"behave_ms\": 100}}",
 		 cfg);
 	cr_assert_eq(cfg->levels[0].sched.policy, SCHED_CFG_RR);
@@ -201,6 +202,9 @@ Test(config_good, sched_keys_are_read)
 	cr_assert_eq(cfg->levels[3].sched.policy, SCHED_CFG_IDLE);
 	cr_assert_eq(cfg->levels[4].sched.policy, SCHED_CFG_KEEP);
 	cr_assert_eq(cfg->levels[4].sched.nice, SCHED_CFG_NICE_KEEP);
+	cr_assert_eq(cfg->levels[5].sched.policy, SCHED_CFG_DEADLINE);
+	cr_assert(config_sched_realtime(&cfg->levels[5].sched), "guarded in its SCHED_FIFO fallback");
+	cr_assert_float_eq(cfg->levels[5].sched.budget_pct, 50, 1e-9);
 	cr_assert_eq(cfg->guard.window_ms, 250);
 	cr_assert_eq(cfg->guard.behave_ms, 100);
 	free(cfg);
@@ -374,8 +378,10 @@ static struct bad_case bad_cases[] = {
 	{ "{\"levels\": [{\"name\": \"a\"}]}", "levels[0].rank: ", "required key missing" },
 	{ LEVEL_WITH("\"colour\": \"red\""), "levels[0].colour: ", "unknown key" },
 	{ LEVEL_WITH("\"sched\": {}"), "levels[0].sched.policy: ", "required key missing" },
-	{ LEVEL_WITH("\"sched\": {\"policy\": \"deadline\"}"), "levels[0].sched.policy: ",
-	  "unknown policy \"deadline\" (expected keep, other, batch, idle, fifo or rr)" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"edf\"}"), "levels[0].sched.policy: ",
+	  "unknown policy \"edf\" (expected keep, other, batch, idle, fifo, rr or deadline)" },
+	{ LEVEL_WITH("\"sched\": {\"policy\": \"deadline\", \"nice\": 1}"), "levels[0].sched.nice: ",
+	  "only other and batch levels have it" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"priority\": 100}"),
 	  "levels[0].sched.priority: ", "0..99" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"rr\", \"budget_pct\": 0}"),
@@ -383,13 +389,13 @@ static struct bad_case bad_cases[] = {
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"nice\": 3}"), "levels[0].sched.nice: ",
 	  "only other and batch levels have it" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"batch\", \"priority\": 3}"),
-	  "levels[0].sched.priority: ", "only fifo and rr levels have it" },
+	  "levels[0].sched.priority: ", "only fifo, rr and deadline levels have it" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"other\", \"nice\": 20}"), "levels[0].sched.nice: ",
 	  "-20..19" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"idle\", \"nice\": 1}"), "levels[0].sched.nice: ",
 	  "only other and batch levels have it" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"keep\", \"uclamp_min\": 1}"),
-	  "levels[0].sched.uclamp_min: ", "only other, batch, idle, fifo and rr levels have it" },
+	  "levels[0].sched.uclamp_min: ", "only other, batch, idle, fifo, rr and deadline levels have it" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"uclamp_min\": 800, \"uclamp_max\": 200}"),
 	  "levels[0].sched.uclamp_min: ", "800 is above uclamp_max 200" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"fifo\", \"uclamp_max\": 1025}"),
