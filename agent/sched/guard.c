@@ -12,22 +12,25 @@ uint64_t guard_behave_ns(const struct guard_state *g, const struct guard_cfg *cf
 }
 
 /* CPU time used over the last window: from the newest sample at least a
- * window old (or the oldest there is, when the history is shorter), over
- * the whole window, so a burst shorter than the window is diluted. */
+ * window old, over the time since it; while the history is shorter than
+ * the window, from the oldest sample over the whole window, so a burst
+ * shorter than the window is diluted either way. */
 static double window_use(const struct guard_state *g, uint64_t window_ns, uint64_t now_ns,
 			 uint64_t cpu_ns)
 {
-	uint64_t from = g->cpu_ns[(g->head - g->nr + GUARD_RING) % GUARD_RING];
+	int oldest = (g->head - g->nr + GUARD_RING) % GUARD_RING;
+	uint64_t from = g->cpu_ns[oldest], span = window_ns;
 
 	for (int k = 0; k < g->nr; k++) {
 		int i = (g->head - 1 - k + GUARD_RING) % GUARD_RING;
 
 		if (now_ns - g->t_ns[i] >= window_ns) {
 			from = g->cpu_ns[i];
+			span = now_ns - g->t_ns[i];
 			break;
 		}
 	}
-	return cpu_ns >= from ? (double)(cpu_ns - from) / (double)window_ns : 0;
+	return cpu_ns >= from ? (double)(cpu_ns - from) / (double)span : 0;
 }
 
 static void remember(struct guard_state *g, uint64_t window_ns, uint64_t now_ns, uint64_t cpu_ns)

@@ -112,3 +112,16 @@ Test(guard, cpu_time_that_drops_restarts_the_window)
 	cr_assert_eq(guard_sample(&g, &cfg, now, cpu, 1.5), GUARD_NONE);
 	cr_assert_float_eq(g.use_cores, 0, 1e-9);
 }
+
+Test(guard, the_use_is_the_rate_whatever_the_tick_spacing)
+{
+	/* Ticks 70 ms apart (late timers): the window's start sample is up to
+	 * a tick more than a window old; the use stays the true 2 cores. */
+	for (int t = 0; t < 100; t++) {
+		now += 70 * MS;
+		cpu += 2 * 70 * MS;
+		guard_sample(&g, &cfg, now, cpu, 9);
+		if (t > 20)
+			cr_assert_float_eq(g.use_cores, 2.0, 1e-6, "tick %d: %f", t, g.use_cores);
+	}
+}
