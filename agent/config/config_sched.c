@@ -32,7 +32,7 @@ void config_sched_defaults(struct sched_cfg *s)
 	*s = (struct sched_cfg){
 		.policy = SCHED_CFG_KEEP,
 		.nice = SCHED_CFG_NICE_KEEP,
-		.budget_pct = 75,
+		.budget_pct = 50,
 		.uclamp_min = SCHED_CFG_UCLAMP_KEEP,
 		.uclamp_max = SCHED_CFG_UCLAMP_KEEP,
 	};

@@ -112,11 +112,11 @@ Test(config_default, embedded_default_parses)
 		cr_assert_str_eq(level->cpus, "");
 	}
 	assert_default_globals(cfg);
-	/* Critical runs SCHED_FIFO by rank (19), guarded at 75% of its CPUs;
+	/* Critical runs SCHED_FIFO by rank (19), guarded at 50% of its CPUs;
 	 * every other level keeps the classes its processes chose. */
 	cr_assert_eq(cfg->levels[0].sched.policy, SCHED_CFG_FIFO);
 	cr_assert_eq(config_sched_priority(cfg, 0), 19);
-	cr_assert_float_eq(cfg->levels[0].sched.budget_pct, 75, 1e-9);
+	cr_assert_float_eq(cfg->levels[0].sched.budget_pct, 50, 1e-9);
 	for (int i = 1; i < 4; i++)
 		cr_assert_eq(cfg->levels[i].sched.policy, SCHED_CFG_KEEP, "%s", cfg->levels[i].name);
 	cr_assert_eq(cfg->guard.window_ms, 1000);
