@@ -12,8 +12,10 @@
  *    workload's group gets at most its budget of cpu.rt_runtime_us, which
  *    holds whether the agent runs or not;
  *  - the agent is killed with -9: triage.ko (when loaded, with
- *    SCHED_GUARD) turns every real-time thread of the workloads back to
- *    SCHED_OTHER as the agent's socket closes; without the module nothing
+ *    SCHED_GUARD; this file holds a kmod_client of its own for it, whose
+ *    socket lives as long as the agent) turns every real-time thread of
+ *    the workloads back to SCHED_OTHER as the socket closes; without the
+ *    module nothing
  *    guards them until the next agent starts and gives their classes back
  *    from sched.json (under systemd, the shipped unit's RestartSec=500ms
  *    plus the start-up).
@@ -22,6 +24,7 @@
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -30,6 +33,7 @@
 #include "agent_sched.h"
 #include "clients.h"
 #include "config/config_sched.h"
+#include "kmod/kmod_client.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -114,6 +118,80 @@ static void raise_self(struct agent *a)
 		 self.priority, AGENT_RTTIME_HARD_US / 1000);
 }
 
+/* triage.ko's SCHED_GUARD, when it is loaded and has it. */
+static void open_module_guard(struct agent *a)
+{
+	struct kmod_info info;
+	char err[256];
+
+	if (!kmod_module_loaded()) {
+		log_info("real-time levels: triage.ko is not loaded: if the agent is killed, its workloads stay real time until the next agent starts");
+		return;
+	}
+	a->sched.kmod = kmod_client_open(&info, err, sizeof(err));
+	if (!a->sched.kmod) {
+		log_warn("real-time levels: triage.ko is loaded but cannot be used (%s): if the agent is killed, its workloads stay real time until the next agent starts",
+			 err);
+		return;
+	}
+	if (!(info.features & TRIAGE_FEAT_SCHED_GUARD)) {
+		log_warn("real-time levels: this triage.ko has no SCHED_GUARD: if the agent is killed, its workloads stay real time until the next agent starts");
+		kmod_client_close(a->sched.kmod);
+		a->sched.kmod = NULL;
+		return;
+	}
+	log_info("real-time levels: triage.ko turns them back to SCHED_OTHER if the agent dies");
+}
+
+static bool is_guarded(const struct agent_sched *s, pid_t tgid)
+{
+	for (int i = 0; i < s->nr_guarded; i++)
+		if (s->guarded[i] == tgid)
+			return true;
+	return false;
+}
+
+/* Asks the module to guard tgid, once. */
+static void module_guard(struct agent *a, pid_t tgid)
+{
+	struct agent_sched *s = &a->sched;
+	int err;
+
+	if (!s->kmod || is_guarded(s, tgid))
+		return;
+	if (s->nr_guarded == s->cap_guarded) {
+		int cap = s->cap_guarded ? 2 * s->cap_guarded : 16;
+		pid_t *g = realloc(s->guarded, (size_t)cap * sizeof(*g));
+
+		if (!g)
+			return;
+		s->guarded = g;
+		s->cap_guarded = cap;
+	}
+	err = kmod_sched_guard(s->kmod, tgid);
+	if (err && err != -ESRCH) {
+		log_warn("pid %d: triage.ko's SCHED_GUARD refused (%s): it stays real time if the agent dies",
+			 tgid, kmod_client_error(s->kmod));
+		return;
+	}
+	if (!err)
+		s->guarded[s->nr_guarded++] = tgid;
+}
+
+/* Guards of processes whose classes are all given back are dropped. */
+static void module_unguard_gone(struct agent *a)
+{
+	struct agent_sched *s = &a->sched;
+
+	for (int i = s->nr_guarded - 1; i >= 0; i--) {
+		if (sched_journal_has(&s->journal, s->guarded[i]))
+			continue;
+		/* -ENOENT: the group exited and the module forgot it. */
+		kmod_sched_unguard(s->kmod, s->guarded[i]);
+		s->guarded[i] = s->guarded[--s->nr_guarded];
+	}
+}
+
 int agent_sched_open(struct agent *a)
 {
 	struct agent_sched *s = &a->sched;
@@ -131,6 +209,7 @@ int agent_sched_open(struct agent *a)
 		return 0;
 	hand_down_rt_runtime(a);
 	raise_self(a);
+	open_module_guard(a);
 	return 0;
 }
 
@@ -257,6 +336,9 @@ static void apply_workload(struct agent *a, struct workload *w)
 			continue;
 		}
 		changed += r;
+		if (want.a.policy == SCHED_FIFO || want.a.policy == SCHED_RR ||
+		    want.a.policy == SCHED_DEADLINE)
+			module_guard(a, w->tgids[k]);
 	}
 	if (dl && (w->dl_runtime_ns != want.a.runtime_ns || w->dl_period_ns != want.a.period_ns)) {
 		log_info("%s/%s: SCHED_DEADLINE, %.1f ms every %.1f ms (%.0f%% over its inference time)",
@@ -334,6 +416,8 @@ void agent_sched_tick(struct agent *a, uint64_t now_ns)
 			guard_workload(a, w, now_ns);
 	}
 	sched_pass_end(&a->sched.journal);
+	if (a->sched.nr_guarded)
+		module_unguard_gone(a);
 }
 
 void agent_sched_close(struct agent *a)
@@ -349,6 +433,15 @@ void agent_sched_close(struct agent *a)
 		log_warn("%d of %d threads kept the scheduling class triage gave them", failed, nr);
 	else if (nr)
 		log_info("scheduling classes of %d threads given back", nr);
+	/* Given back already: the guards go without reverting anything. */
+	if (a->sched.kmod) {
+		module_unguard_gone(a);
+		kmod_client_close(a->sched.kmod);
+		a->sched.kmod = NULL;
+	}
+	free(a->sched.guarded);
+	a->sched.guarded = NULL;
+	a->sched.nr_guarded = a->sched.cap_guarded = 0;
 	sched_journal_close(&a->sched.journal);
 }
 
@@ -404,6 +497,8 @@ struct json_object *agent_sched_json(const struct agent *a)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "agent_realtime", json_object_new_boolean(a->sched.self_rt));
+	json_object_object_add(o, "module_guard", json_object_new_boolean(a->sched.kmod != NULL));
+	json_object_object_add(o, "guarded_by_module", json_object_new_int(a->sched.nr_guarded));
 	json_object_object_add(o, "rt_group_runtime", json_object_new_boolean(a->sched.rt_groups));
 	json_object_object_add(o, "threads_journaled", json_object_new_int(a->sched.journal.nr));
 	json_object_object_add(o, "demotions", json_object_new_int((int)a->sched.demotions));

@@ -22,6 +22,8 @@ struct agent_sched {
 	bool self_rt;   /* the agent runs real time, above its workloads */
 	struct sched_journal journal;
 	struct kmod_client *kmod; /* triage.ko's SCHED_GUARD, NULL without it */
+	pid_t *guarded;           /* tgids the module reverts if the agent dies */
+	int nr_guarded, cap_guarded;
 	unsigned demotions, restores;
 	bool rt_groups; /* v1 cpu.rt_runtime_us exists: runtime handed down */
 	long long level_rt_us[TRIAGE_MAX_LEVELS]; /* v1: each real-time level's runtime */

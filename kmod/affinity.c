@@ -105,7 +105,7 @@ static struct triage_aff *aff_alloc(void)
 
 /* ---- threads of a group ---- */
 
-static struct task_struct *group_leader_get(pid_t tgid)
+struct task_struct *triage_group_leader_get(pid_t tgid)
 {
 	struct task_struct *leader = NULL;
 	struct pid *pid;
@@ -123,7 +123,7 @@ static struct task_struct *group_leader_get(pid_t tgid)
 /* References to the threads of leader's group now; threads created
  * meanwhile are the fork probe's.
  */
-static struct task_struct **threads_get(struct task_struct *leader, unsigned int *nr)
+struct task_struct **triage_threads_get(struct task_struct *leader, unsigned int *nr)
 {
 	unsigned int n = get_nr_threads(leader) + 16, i = 0;
 	struct task_struct **threads, *t;
@@ -143,7 +143,7 @@ static struct task_struct **threads_get(struct task_struct *leader, unsigned int
 	return threads;
 }
 
-static void threads_put(struct task_struct **threads, unsigned int nr)
+void triage_threads_put(struct task_struct **threads, unsigned int nr)
 {
 	while (nr--)
 		put_task_struct(threads[nr]);
@@ -214,10 +214,10 @@ static void aff_restore(struct triage_aff *a)
 	struct triage_aff_saved *s;
 	unsigned int nr, i;
 
-	leader = group_leader_get(a->tgid);
+	leader = triage_group_leader_get(a->tgid);
 	if (!leader)
 		return;
-	threads = threads_get(leader, &nr);
+	threads = triage_threads_get(leader, &nr);
 	if (!threads) {
 		pr_warn("tgid %d: out of memory, affinity not restored\n", a->tgid);
 		goto out;
@@ -230,7 +230,7 @@ static void aff_restore(struct triage_aff *a)
 		    !(threads[i]->flags & PF_EXITING))
 			set_cpus_allowed_ptr(threads[i], cpu_possible_mask);
 	}
-	threads_put(threads, nr);
+	triage_threads_put(threads, nr);
 out:
 	put_task_struct(leader);
 }
@@ -280,7 +280,7 @@ static int aff_apply(struct triage_aff *a, struct task_struct *leader)
 	unsigned int nr, i;
 	int err = 0;
 
-	threads = threads_get(leader, &nr);
+	threads = triage_threads_get(leader, &nr);
 	if (!threads)
 		return -ENOMEM;
 	saved_prune(a, threads, nr);
@@ -290,7 +290,7 @@ static int aff_apply(struct triage_aff *a, struct task_struct *leader)
 			err = -ENOMEM;
 		set_cpus_allowed_ptr(threads[i], a->mask);
 	}
-	threads_put(threads, nr);
+	triage_threads_put(threads, nr);
 	return err;
 }
 
@@ -321,7 +321,7 @@ int triage_cmd_set_affinity(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto out;
 	tgid = nla_get_u32(info->attrs[TRIAGE_ATTR_TGID]);
-	leader = group_leader_get(tgid);
+	leader = triage_group_leader_get(tgid);
 	if (!leader) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[TRIAGE_ATTR_TGID],
 				    "no such thread group");

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Fail safe: when the netlink socket that set an affinity policy is
- * released, because the agent exited, crashed or was killed, the masks it
- * changed are restored. Without this a dead agent could leave a workload
+ * Fail safe: when the netlink socket that set an affinity policy or a
+ * real-time guard is released, because the agent exited, crashed or was
+ * killed, the masks it changed are restored and the real-time threads it
+ * guarded turned back to SCHED_NORMAL (schedguard.c). Without this a dead agent could leave a workload
  * pinned to one core forever. Tags and counters are not touched: the next
  * agent finds the sensors still counting.
  *
@@ -26,7 +27,8 @@
 struct triage_release_work {
 	struct work_struct work;
 	u32 portid;
-	u64 seq;
+	u64 seq;    /* affinity policies */
+	u64 sg_seq; /* real-time guards */
 };
 
 static struct work_struct release_all_work;
@@ -37,13 +39,15 @@ static void release_work_fn(struct work_struct *work)
 	struct triage_release_work *w = container_of(work, struct triage_release_work, work);
 
 	triage_affinity_release(w->portid, w->seq, false);
+	triage_sched_guard_release(w->portid, w->sg_seq, false);
 	kfree(w);
 }
 
 static void release_all_work_fn(struct work_struct *work)
 {
-	pr_warn("out of memory in the netlink notifier: restoring every affinity policy\n");
+	pr_warn("out of memory in the netlink notifier: restoring every affinity policy and real-time class\n");
 	triage_affinity_release(0, 0, true);
+	triage_sched_guard_release(0, 0, true);
 }
 
 static int failsafe_netlink_notify(struct notifier_block *nb, unsigned long event, void *ptr)
@@ -52,7 +56,8 @@ static int failsafe_netlink_notify(struct notifier_block *nb, unsigned long even
 	struct triage_release_work *w;
 
 	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC || !n->portid ||
-	    !net_eq(n->net, &init_net) || !triage_affinity_port_owns(n->portid))
+	    !net_eq(n->net, &init_net) ||
+	    (!triage_affinity_port_owns(n->portid) && !triage_sched_guard_port_owns(n->portid)))
 		return NOTIFY_DONE;
 	w = kmalloc(sizeof(*w), GFP_ATOMIC | __GFP_NOWARN);
 	if (!w) {
@@ -62,6 +67,7 @@ static int failsafe_netlink_notify(struct notifier_block *nb, unsigned long even
 	INIT_WORK(&w->work, release_work_fn);
 	w->portid = n->portid;
 	w->seq = triage_affinity_seq();
+	w->sg_seq = triage_sched_guard_seq();
 	queue_work(triage_wq, &w->work);
 	return NOTIFY_DONE;
 }

@@ -205,6 +205,18 @@ static const struct genl_ops triage_ops[] = {
 		.doit = triage_cmd_get_gpu_stats,
 		TRIAGE_OP_POLICY(triage_flags_only_policy),
 	},
+	{
+		.cmd = TRIAGE_CMD_SCHED_GUARD,
+		.flags = GENL_ADMIN_PERM,
+		.doit = triage_cmd_sched_guard,
+		TRIAGE_OP_POLICY(triage_tgid_policy),
+	},
+	{
+		.cmd = TRIAGE_CMD_SCHED_UNGUARD,
+		.flags = GENL_ADMIN_PERM,
+		.doit = triage_cmd_sched_unguard,
+		TRIAGE_OP_POLICY(triage_tgid_policy),
+	},
 };
 
 static const struct genl_multicast_group triage_mcgrps[] = {

@@ -152,6 +152,22 @@ u64 triage_affinity_seq(void);
 bool triage_affinity_port_owns(u32 portid);
 void triage_affinity_release(u32 portid, u64 seq, bool all);
 
+/* Thread groups for process context (affinity.c): the leader with a
+ * reference, or NULL; references to every thread now. */
+struct task_struct *triage_group_leader_get(pid_t tgid);
+struct task_struct **triage_threads_get(struct task_struct *leader, unsigned int *nr);
+void triage_threads_put(struct task_struct **threads, unsigned int nr);
+
+/* ---- schedguard.c: real-time classes given back when their owner goes ---- */
+void triage_sched_guard_init(void);
+void triage_sched_guard_exit(void);
+void triage_sched_guard_group_exit(u32 tgid);
+int triage_cmd_sched_guard(struct sk_buff *skb, struct genl_info *info);
+int triage_cmd_sched_unguard(struct sk_buff *skb, struct genl_info *info);
+u64 triage_sched_guard_seq(void);
+bool triage_sched_guard_port_owns(u32 portid);
+void triage_sched_guard_release(u32 portid, u64 seq, bool all);
+
 /* ---- failsafe.c: restore a port's affinity when its socket goes ---- */
 void triage_failsafe_init(void);
 void triage_failsafe_exit(void);

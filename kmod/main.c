@@ -105,6 +105,7 @@ static int __init triage_init(void)
 	if (err)
 		goto err_sensors;
 	triage_failsafe_init();
+	triage_sched_guard_init();
 	if (triage_gpu_present())
 		triage_features |= TRIAGE_FEAT_GPU;
 	err = triage_genl_init();
@@ -123,6 +124,7 @@ err_events:
 	triage_events_exit();
 err_wq:
 	destroy_workqueue(triage_wq);
+	triage_sched_guard_exit();
 	triage_affinity_exit();
 	triage_tags_exit();
 	rcu_barrier();
@@ -138,6 +140,7 @@ static void __exit triage_exit(void)
 	triage_events_exit();
 	/* Runs the fork, reap and release works still queued. */
 	destroy_workqueue(triage_wq);
+	triage_sched_guard_exit();
 	triage_affinity_exit();
 	triage_tags_exit();
 	/* call_rcu() callbacks are code of this module. */

@@ -335,6 +335,7 @@ static TRIAGE_EXIT_PROBE(triage_probe_exit)
 		return;
 	triage_tags_group_exit(p->tgid);
 	triage_affinity_group_exit(p->tgid);
+	triage_sched_guard_group_exit(p->tgid);
 }
 
 /* ---- attaching ---- */

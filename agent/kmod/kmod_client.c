@@ -373,6 +373,25 @@ int kmod_reset_affinity(struct kmod_client *c, pid_t tgid)
 			      NULL);
 }
 
+bool kmod_module_loaded(void)
+{
+	struct stat st;
+
+	return stat("/sys/module/triage", &st) == 0;
+}
+
+int kmod_sched_guard(struct kmod_client *c, pid_t tgid)
+{
+	return simple_request(c, TRIAGE_CMD_SCHED_GUARD, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid, NULL,
+			      NULL);
+}
+
+int kmod_sched_unguard(struct kmod_client *c, pid_t tgid)
+{
+	return simple_request(c, TRIAGE_CMD_SCHED_UNGUARD, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid,
+			      NULL, NULL);
+}
+
 struct cpus_ctx {
 	struct triage_cpu_stats *out;
 	int nr_cpus;

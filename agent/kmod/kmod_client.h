@@ -9,6 +9,7 @@
 #ifndef TRIAGE_KMOD_CLIENT_H
 #define TRIAGE_KMOD_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -62,6 +63,16 @@ int kmod_set_affinity(struct kmod_client *c, pid_t tgid, const cpu_set_t *mask, 
  * -ENOENT when the module holds no policy for it (never set, already
  * reset, or the group exited). */
 int kmod_reset_affinity(struct kmod_client *c, pid_t tgid);
+
+/* SCHED_GUARD (TRIAGE_FEAT_SCHED_GUARD): when this client's socket closes,
+ * whatever the reason, the module turns every real-time thread of tgid
+ * back to SCHED_NORMAL. -ESRCH: no such group; -ENOSPC: 1024 guarded
+ * already. SCHED_UNGUARD forgets it (-ENOENT: none), threads untouched. */
+int kmod_sched_guard(struct kmod_client *c, pid_t tgid);
+/* Whether triage.ko is loaded (/sys/module/triage): its absence is the
+ * common case, not a fault to warn about. */
+bool kmod_module_loaded(void);
+int kmod_sched_unguard(struct kmod_client *c, pid_t tgid);
 
 /* GET_CPU_STATS dump into out[cpu] for cpu < nr_cpus; CPUs the module did
  * not report are zeroed. */

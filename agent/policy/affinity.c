@@ -47,13 +47,6 @@ struct affinity {
 /* What affinity_open() returns when even that allocation fails. */
 static struct affinity oom_affinity = { .is_static = true };
 
-static bool module_loaded(void)
-{
-	struct stat st;
-
-	return stat("/sys/module/triage", &st) == 0;
-}
-
 /* SET_AFFINITY needs CAP_NET_ADMIN; without it every request would be
  * refused, so the fallback is the better choice from the start. When
  * status cannot be read, the module is left to judge. */
@@ -102,7 +95,7 @@ struct affinity *affinity_open(void)
 	c = kmod_client_open(&info, err, sizeof(err));
 	if (!c) {
 		/* Not loaded is the common case on many hosts, not a fault. */
-		if (!module_loaded())
+		if (!kmod_module_loaded())
 			return affinity_open_on(NULL, "triage.ko is not loaded");
 		log_warn("affinity: triage.ko is loaded but cannot be used: %s", err);
 		return affinity_open_on(NULL, "triage.ko unusable");
@@ -223,7 +216,7 @@ static int pin_threads(pid_t tgid, const cpu_set_t *set)
  */
 static bool fall_back_if_unloaded(struct affinity *af, int err)
 {
-	if (err != -ENOENT || module_loaded())
+	if (err != -ENOENT || kmod_module_loaded())
 		return false;
 	log_warn("affinity: triage.ko was unloaded (it restored the masks it set): " MODE_FALLBACK
 		 " per thread from now on, threads born later are not pinned");

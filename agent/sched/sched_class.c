@@ -347,6 +347,14 @@ void sched_journal_close(struct sched_journal *j)
 	j->nr = j->cap = 0;
 }
 
+bool sched_journal_has(const struct sched_journal *j, pid_t tgid)
+{
+	for (int i = 0; i < j->nr; i++)
+		if (j->e[i].tgid == tgid)
+			return true;
+	return false;
+}
+
 void sched_pass_begin(struct sched_journal *j)
 {
 	for (int i = 0; i < j->nr; i++)

@@ -98,6 +98,9 @@ int sched_apply(struct sched_journal *j, pid_t tgid, const struct sched_want *wa
  */
 int sched_pass_end(struct sched_journal *j);
 
+/* Whether the journal holds a thread of tgid. */
+bool sched_journal_has(const struct sched_journal *j, pid_t tgid);
+
 /* Puts every thread back (agent exit). Returns how many could not be. */
 int sched_restore_all(struct sched_journal *j);
 

@@ -30,6 +30,8 @@ enum triage_cmd {
 	/* notifications, multicast on group "events" only */
 	TRIAGE_CMD_WAIT_EXCEEDED, /* a tagged task waited past its workload's threshold */
 	TRIAGE_CMD_TASK_EXIT,     /* a tagged thread group exited; its tag is gone */
+	TRIAGE_CMD_SCHED_GUARD,   /* do, admin: revert the group's real-time threads if I go */
+	TRIAGE_CMD_SCHED_UNGUARD, /* do, admin: forget that guard, threads untouched */
 	__TRIAGE_CMD_MAX,
 };
 #define TRIAGE_CMD_MAX (__TRIAGE_CMD_MAX - 1)
@@ -71,6 +73,7 @@ enum triage_attr {
 #define TRIAGE_FEAT_EVENTS (1u << 2)    /* WAIT_EXCEEDED and TASK_EXIT on "events" */
 #define TRIAGE_FEAT_GPU (1u << 3)       /* a devfreq GPU was found */
 #define TRIAGE_FEAT_FAILSAFE (1u << 4)  /* affinity restored when the owner's socket closes */
+#define TRIAGE_FEAT_SCHED_GUARD (1u << 5) /* SCHED_GUARD: real-time threads reverted when it closes */
 
 /* TRIAGE_ATTR_FLAGS of SET_AFFINITY; TAG and the other ops know no flag. */
 #define TRIAGE_AFFINITY_F_ONCE (1u << 0) /* current threads only, not sticky */

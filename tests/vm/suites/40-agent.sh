@@ -41,6 +41,9 @@ stop_agent() {
 	return $_rc
 }
 status() { "$CTL" status --json; }
+# "POLICY PRIORITY" of a process's main thread, from /proc/PID/stat.
+policy_of() { awk '{ sub(/.*\) /, ""); print $39, $38 }' "/proc/$1/stat"; }
+is_class() { [ "$(policy_of "$1")" = "$2" ]; } # PID "POLICY PRIORITY"
 # Levels in order with their workloads' names, sorted: what both back ends
 # must agree on.
 shape() { status | jq -c '[.levels[] | {name, workloads: ([.workloads[].name] | sort)}]'; }
@@ -97,6 +100,33 @@ else
 			not_ok "agent: bpf and kmod sensors report the same levels and workloads" \
 				"bpf $(cat /tmp/agent-bpf.json) kmod $(cat /tmp/agent-kmod.json)"
 		fi
+	fi
+	# The default config runs critical SCHED_FIFO 19; with the module
+	# loaded, a kill -9 of the agent must not leave it real time.
+	if start_agent auto; then
+		DET=$(cat /sys/fs/cgroup/triage/critical/detector/cgroup.procs | head -n 1)
+		check "agent: the critical workload runs SCHED_FIFO 19 (the default config)" \
+			wait_for 5 is_class "$DET" "1 19"
+		check "agent: status says triage.ko guards it" \
+			sh -c "$CTL status --json | jq -e '.sched.module_guard and .sched.guarded_by_module >= 1' >/dev/null"
+		kill -9 "$AGENT"
+		wait "$AGENT" 2>/dev/null
+		AGENT=
+		check "agent: after kill -9, triage.ko turns the critical workload back to SCHED_OTHER" \
+			wait_for 5 is_class "$DET" "0 0"
+		check "agent: the module says so in the kernel log" \
+			sh -c "dmesg | grep -q 'netlink port closed: 1 real-time thread of tgid $DET turned to SCHED_NORMAL'"
+		# The next agent adopts the journal and gives it FIFO again.
+		if start_agent auto; then
+			check "agent: the next agent makes it SCHED_FIFO 19 again" \
+				wait_for 5 is_class "$DET" "1 19"
+			stop_agent
+			check "agent: SIGTERM gives it SCHED_OTHER back" is_class "$DET" "0 0"
+		else
+			not_ok "agent: starts after a kill -9" "$(tail -n 5 /tmp/triaged-auto.log)"
+		fi
+	else
+		not_ok "agent --sensors auto: starts (module guard)" "$(tail -n 5 /tmp/triaged-auto.log)"
 	fi
 	# auto prefers BPF where the kernel has it, module loaded or not.
 	if start_agent auto; then
