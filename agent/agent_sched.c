@@ -33,6 +33,7 @@
 #include "agent_sched.h"
 #include "clients.h"
 #include "config/config_sched.h"
+#include "cpulist.h"
 #include "kmod/kmod_client.h"
 #include "log.h"
 #include "procfs.h"
@@ -368,6 +369,55 @@ static uint64_t workload_cpu_ns(const struct workload *w)
 	return ticks * (1000000000ull / (uint64_t)ticks_per_s);
 }
 
+/*
+ * A demoted runaway is held to its budget twice: cpu.max, and a cpuset of
+ * as many whole CPUs as the budget holds (at least one), so the levels
+ * below get whole CPUs to themselves. Quota alone leaves them slivers of
+ * each period, in which a DNN whose threads meet at every layer gets
+ * little done (bench/cpu-peers, the runaway case).
+ */
+static void confine(struct agent *a, struct workload *w, double budget)
+{
+	char now[CONFIG_CPUS_MAX], list[CONFIG_CPUS_MAX];
+	cpu_set_t set, keep;
+	int n, k = (int)budget, err;
+
+	if (k < 1)
+		k = 1;
+	if (cg_get_cpus(&a->cg, w->rel, now, sizeof(now)))
+		return;
+	n = cpulist_parse(now, strlen(now), CPU_SETSIZE, CPULIST_BLANKS, &set);
+	if (n <= k)
+		return;
+	CPU_ZERO(&keep);
+	for (int cpu = 0, kept = 0; cpu < CPU_SETSIZE && kept < k; cpu++)
+		if (CPU_ISSET(cpu, &set)) {
+			CPU_SET(cpu, &keep);
+			kept++;
+		}
+	cpulist_format(&keep, list, sizeof(list));
+	err = cg_set_cpus(&a->cg, w->rel, list);
+	if (err) {
+		log_warn("%s: cannot confine it to CPUs %s: %s", w->rel, list, strerror(-err));
+		return;
+	}
+	snprintf(w->cpus_before_demotion, sizeof(w->cpus_before_demotion), "%s", now);
+	log_info("guard: %s confined to CPUs %s (of %s) while demoted", w->rel, list, now);
+}
+
+static void unconfine(struct agent *a, struct workload *w)
+{
+	int err;
+
+	if (!w->cpus_before_demotion[0])
+		return;
+	err = cg_set_cpus(&a->cg, w->rel, w->cpus_before_demotion);
+	if (err)
+		log_warn("%s: cannot give back CPUs %s: %s", w->rel, w->cpus_before_demotion,
+			 strerror(-err));
+	w->cpus_before_demotion[0] = '\0';
+}
+
 static void guard_workload(struct agent *a, struct workload *w, uint64_t now_ns)
 {
 	const struct level_cfg *l = &a->cfg.levels[w->level];
@@ -384,13 +434,22 @@ static void guard_workload(struct agent *a, struct workload *w, uint64_t now_ns)
 			 l->name, w->name, w->guard.use_cores, a->cfg.guard.window_ms / 1000.0, budget,
 			 budget, GUARD_BEHAVE_RATIO * budget,
 			 guard_behave_ns(&w->guard, &a->cfg.guard) / 1e9);
+		/* The class first: the cgroup writes below journal to the run
+		 * directory, and a file system's kernel threads get little CPU
+		 * while the runaway is still real time. */
+		apply_workload(a, w);
 		err = cg_set_quota(&a->cg, w->rel, budget, a->cfg.protection.period_us);
+		confine(a, w, budget);
+		if (err && err != -EOPNOTSUPP)
+			log_warn("%s: cannot set its CPU limit: %s", w->rel, strerror(-err));
+		return;
 	} else {
 		a->sched.restores++;
 		log_info("guard: %s/%s stayed within its budget: %s %u again", l->name, w->name,
 			 sched_policy_name(l->sched.policy == SCHED_CFG_RR ? SCHED_RR : SCHED_FIFO),
 			 config_sched_priority(&a->cfg, w->level));
 		err = cg_set_quota(&a->cg, w->rel, CG_QUOTA_MAX, a->cfg.protection.period_us);
+		unconfine(a, w);
 	}
 	if (err && err != -EOPNOTSUPP)
 		log_warn("%s: cannot set its CPU limit: %s", w->rel, strerror(-err));

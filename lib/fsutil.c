@@ -62,7 +62,7 @@ static int write_all(int fd, const char *buf, size_t len)
 int write_file_atomic(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, dirfd, err;
+	int fd, err;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >= sizeof(tmp))
@@ -75,21 +75,11 @@ int write_file_atomic(const char *dir, const char *name, const char *text)
 	err = write_all(fd, text, strlen(text));
 	if (!err)
 		err = write_all(fd, "\n", 1);
-	if (!err && fsync(fd))
-		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
 	if (!err && rename(tmp, path))
 		err = -errno;
-	if (err) {
+	if (err)
 		unlink(tmp);
-		return err;
-	}
-	/* make the rename itself survive a power cut */
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd >= 0) {
-		fsync(dirfd);
-		close(dirfd);
-	}
-	return 0;
+	return err;
 }

@@ -12,9 +12,12 @@ int read_text(const char *path, char *buf, size_t len);
 /* Reads the first line of path into buf, without its newline. */
 int read_first_line(const char *path, char *buf, size_t len);
 
-/* Writes text (and a newline) to dir/name through dir/name.tmp: written,
- * fsync'ed, renamed over dir/name, and the directory synced, so a crash or
- * a power cut leaves the old file or the new one, never half of either.
+/* Writes text (and a newline) to dir/name through dir/name.tmp, renamed
+ * over dir/name, so a process killed at any point leaves the old file or
+ * the new one, never half of either. Not synced to disk: the agent's
+ * journals describe cgroups and processes, which a reboot takes with them,
+ * and an fsync can wait a second for the file system's kernel threads
+ * while real-time tasks hold every CPU (what the guard must then act on).
  * dir is created (0755) if missing; the file is 0600. 0 or -errno. */
 int write_file_atomic(const char *dir, const char *name, const char *text);
 

@@ -93,6 +93,8 @@ int cg_move_process(const struct cg_env *env, const char *rel, pid_t tgid);
 int cg_set_weight(const struct cg_env *env, const char *rel, unsigned weight);
 int cg_set_quota(const struct cg_env *env, const char *rel, double cores, unsigned period_us);
 int cg_set_cpus(const struct cg_env *env, const char *rel, const char *cpus);
+/* The CPUs rel may run on now (v2: cpuset.cpus.effective), as a list. */
+int cg_get_cpus(const struct cg_env *env, const char *rel, char *out, size_t len);
 /* cpu.idle (v1 and v2, Linux 5.15+): an idle group is preempted as soon as
  * a task outside it wakes. -EOPNOTSUPP on older kernels. */
 int cg_set_idle(const struct cg_env *env, const char *rel, bool idle);

@@ -6,8 +6,9 @@
  *
  * An agent killed with -9 restores nothing, so when the environment names a
  * run directory the journal is mirrored to state.json after every change,
- * before the write it protects: written to a temporary file, synced and
- * renamed, so a crash leaves the old journal or the new one, never half.
+ * before the write it protects: written to a temporary file and renamed,
+ * so a crash leaves the old journal or the new one, never half (not
+ * synced: a reboot takes the cgroups with it; write_file_atomic says why).
  * The next agent adopts it (cg_journal_load, or implicitly before it first
  * saves or restores anything) and its restore puts back the first agent's
  * originals, not the throttled values it found.

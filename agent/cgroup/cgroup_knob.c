@@ -279,6 +279,20 @@ int cg_get_quota(const struct cg_env *env, const char *rel, double *cores)
 	return 0;
 }
 
+int cg_get_cpus(const struct cg_env *env, const char *rel, char *out, size_t len)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!cg_rel_valid(rel))
+		return -EINVAL;
+	if (!env->cpuset[0])
+		return -EOPNOTSUPP;
+	err = knob_path(path, sizeof(path), env->cpuset, rel,
+			env->mode == CG_MODE_V2 ? "cpuset.cpus.effective" : "cpuset.cpus");
+	return err ? err : cgroup_read_value(path, out, len);
+}
+
 int cg_set_cpus(const struct cg_env *env, const char *rel, const char *cpus)
 {
 	char path[PATH_MAX], parent[PATH_MAX];

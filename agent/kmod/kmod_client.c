@@ -41,6 +41,7 @@ struct kmod_client {
 	struct nl_sock *evt; /* "events" notifications, non-blocking */
 	struct nl_cb *evt_cb;
 	int family;
+	uint32_t features; /* TRIAGE_FEAT_* of GET_VERSION */
 	char error[256];
 };
 
@@ -265,6 +266,7 @@ struct kmod_client *kmod_client_open_on(struct nl_sock *sk, int family, struct k
 	}
 	if (kmod_abi_check(info->abi_version, err, errlen))
 		goto fail;
+	c->features = info->features;
 	return c;
 
 fail:
@@ -380,16 +382,26 @@ bool kmod_module_loaded(void)
 	return stat("/sys/module/triage", &st) == 0;
 }
 
+/* A module without the guard (older, or no netlink notifier) would not
+ * know the command, or not act on it: said here, without a request. */
+static int sched_guard_request(struct kmod_client *c, uint8_t cmd, pid_t tgid)
+{
+	if (!(c->features & TRIAGE_FEAT_SCHED_GUARD)) {
+		snprintf(c->error, sizeof(c->error),
+			 "this triage.ko has no SCHED_GUARD (features 0x%x)", c->features);
+		return -EOPNOTSUPP;
+	}
+	return simple_request(c, cmd, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid, NULL, NULL);
+}
+
 int kmod_sched_guard(struct kmod_client *c, pid_t tgid)
 {
-	return simple_request(c, TRIAGE_CMD_SCHED_GUARD, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid, NULL,
-			      NULL);
+	return sched_guard_request(c, TRIAGE_CMD_SCHED_GUARD, tgid);
 }
 
 int kmod_sched_unguard(struct kmod_client *c, pid_t tgid)
 {
-	return simple_request(c, TRIAGE_CMD_SCHED_UNGUARD, 0, TRIAGE_ATTR_TGID, (uint32_t)tgid,
-			      NULL, NULL);
+	return sched_guard_request(c, TRIAGE_CMD_SCHED_UNGUARD, tgid);
 }
 
 struct cpus_ctx {

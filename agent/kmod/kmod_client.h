@@ -64,15 +64,27 @@ int kmod_set_affinity(struct kmod_client *c, pid_t tgid, const cpu_set_t *mask, 
  * reset, or the group exited). */
 int kmod_reset_affinity(struct kmod_client *c, pid_t tgid);
 
-/* SCHED_GUARD (TRIAGE_FEAT_SCHED_GUARD): when this client's socket closes,
- * whatever the reason, the module turns every real-time thread of tgid
- * back to SCHED_NORMAL. -ESRCH: no such group; -ENOSPC: 1024 guarded
- * already. SCHED_UNGUARD forgets it (-ENOENT: none), threads untouched. */
+/*
+ * SCHED_GUARD: tgid is real time by this client's doing. When this
+ * client's socket closes, whatever the reason (kill -9 included), or the
+ * module is unloaded, the module turns every thread of tgid that is
+ * SCHED_FIFO, SCHED_RR or SCHED_DEADLINE then, threads born since the
+ * guard included, to SCHED_NORMAL at nice 0. A guard belongs to the
+ * connection that last set it (a GUARD from another client moves it) and
+ * goes when the group exits. -EOPNOTSUPP without a request when the
+ * module lacks TRIAGE_FEAT_SCHED_GUARD; the module's refusals: -ESRCH (no
+ * such group, or it is exiting), -EINVAL (a kernel thread), -ENOSPC (1024
+ * groups guarded already), -EPERM (no CAP_NET_ADMIN).
+ */
 int kmod_sched_guard(struct kmod_client *c, pid_t tgid);
+
+/* SCHED_UNGUARD: forget tgid's guard, its threads untouched; -ENOENT when
+ * there is none (never set, or the group exited), -EOPNOTSUPP as above. */
+int kmod_sched_unguard(struct kmod_client *c, pid_t tgid);
+
 /* Whether triage.ko is loaded (/sys/module/triage): its absence is the
  * common case, not a fault to warn about. */
 bool kmod_module_loaded(void);
-int kmod_sched_unguard(struct kmod_client *c, pid_t tgid);
 
 /* GET_CPU_STATS dump into out[cpu] for cpu < nr_cpus; CPUs the module did
  * not report are zeroed. */

@@ -54,6 +54,8 @@ struct workload {
 	 * fallback), and whether the kernel or the plan ruled it out */
 	uint64_t dl_runtime_ns, dl_period_ns;
 	bool dl_refused;
+	/* demoted by the guard: the cpuset it had, given back with its class */
+	char cpus_before_demotion[CONFIG_CPUS_MAX];
 };
 
 struct workloads {

@@ -173,6 +173,7 @@ else
 	q=$(awk -v p="$(cat "$d/cpu.cfs_period_us")" '{ printf "%.2f", $1 / p }' "$d/cpu.cfs_quota_us")
 fi
 check "held to its budget: quota ${budget:-none} cores (${q})" [ "$q" = "${budget:-none}" ]
+check "and confined to one CPU while demoted" grep -q "guard: $ROOT/critical/spin confined to CPUs [0-9]* (of " "$LOG"
 check "status shows it demoted by the guard" bash -c "'$CTL' status --json | jq -e '
 	.sched.demotions == 1 and ([.levels[0].workloads[] | select(.name == \"spin\")][0]
 	| .guard.demoted and .class == \"SCHED_OTHER nice 0\")' >/dev/null"
@@ -193,6 +194,8 @@ if wait_for 2 all_threads "$SPIN" "1 15 0"; then
 else
 	not_ok "class back on the process" "$(classes "$SPIN"); $(grep -E 'guard|spin' "$LOG" | tail -4)"
 fi
+check "its CPUs are given back with its class" bash -c \
+	"[ \"\$(cat '$(cg_dir_for cpuset "$ROOT/critical/spin")/cpuset.cpus')\" = \"\$(cat '$(cg_dir_for cpuset "$ROOT/critical")/cpuset.cpus')\" ]"
 stop_agent TERM
 if all_threads "$SPIN" "0 0 0"; then ok "after exit the spinner's workload is SCHED_OTHER"; else
 	not_ok "spinner back to SCHED_OTHER" "$(classes "$SPIN"); $(tail -3 "$LOG")"
