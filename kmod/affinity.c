@@ -105,7 +105,7 @@ static struct triage_aff *aff_alloc(void)
 
 /* ---- threads of a group ---- */
 
-struct task_struct *triage_group_leader_get(pid_t tgid)
+static struct task_struct *group_leader_get(pid_t tgid)
 {
 	struct task_struct *leader = NULL;
 	struct pid *pid;
@@ -214,7 +214,7 @@ static void aff_restore(struct triage_aff *a)
 	struct triage_aff_saved *s;
 	unsigned int nr, i;
 
-	leader = triage_group_leader_get(a->tgid);
+	leader = group_leader_get(a->tgid);
 	if (!leader)
 		return;
 	threads = triage_threads_get(leader, &nr);
@@ -321,7 +321,7 @@ int triage_cmd_set_affinity(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto out;
 	tgid = nla_get_u32(info->attrs[TRIAGE_ATTR_TGID]);
-	leader = triage_group_leader_get(tgid);
+	leader = group_leader_get(tgid);
 	if (!leader) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[TRIAGE_ATTR_TGID],
 				    "no such thread group");

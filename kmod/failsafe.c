@@ -2,20 +2,21 @@
 /*
  * Fail safe: when the netlink socket that set an affinity policy or a
  * real-time guard is released, because the agent exited, crashed or was
- * killed, the masks it changed are restored and the real-time threads it
- * guarded turned back to SCHED_NORMAL (schedguard.c). Without this a dead agent could leave a workload
- * pinned to one core forever. Tags and counters are not touched: the next
- * agent finds the sensors still counting.
+ * killed, the masks it changed are restored and the real-time threads of
+ * the groups it guarded turned back to SCHED_NORMAL (schedguard.c).
+ * Without this a dead agent could leave a workload pinned to one core, or
+ * spinning at SCHED_FIFO over everything else, forever. Tags and counters
+ * are not touched: the next agent finds the sensors still counting.
  *
  * A NETLINK_URELEASE notifier sees every netlink socket of the host go.
  * The chain may call it in atomic context, so it only checks whether the
- * port owns a policy and queues a work item carrying the port and the
- * current policy sequence number; the work restores in process context
- * (set_cpus_allowed_ptr() may sleep). No request of a released socket can
- * run any more (a request holds the socket's file), so the policies the
- * port owns can only be re-owned meanwhile, which the sequence number
- * tells apart. Out of memory in the notifier, every policy is restored:
- * the safe side.
+ * port owns a policy or a guard and queues a work item carrying the port
+ * and the current sequence numbers of both; the work restores in process
+ * context (set_cpus_allowed_ptr() and sched_set_normal() may sleep). No
+ * request of a released socket can run any more (a request holds the
+ * socket's file), so what the port owns can only be re-owned meanwhile,
+ * which the sequence numbers tell apart. Out of memory in the notifier,
+ * every policy and every guard is undone: the safe side.
  */
 #include <linux/netlink.h>
 #include <linux/notifier.h>
@@ -76,7 +77,8 @@ static struct notifier_block failsafe_nb = {
 	.notifier_call = failsafe_netlink_notify,
 };
 
-/* A failure leaves the module usable, without TRIAGE_FEAT_FAILSAFE. */
+/* A failure leaves the module usable, without TRIAGE_FEAT_FAILSAFE (and
+ * so without TRIAGE_FEAT_SCHED_GUARD). */
 void triage_failsafe_init(void)
 {
 	int err;
@@ -84,7 +86,7 @@ void triage_failsafe_init(void)
 	INIT_WORK(&release_all_work, release_all_work_fn);
 	err = netlink_register_notifier(&failsafe_nb);
 	if (err) {
-		pr_warn("netlink notifier (%d): affinity is not restored when the agent dies\n",
+		pr_warn("netlink notifier (%d): affinity and real-time classes are not restored when the agent dies\n",
 			err);
 		return;
 	}

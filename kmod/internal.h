@@ -3,9 +3,9 @@
  * What the parts of triage.ko share. Each part owns its state and is the
  * only one to change it: tags.c the tag and workload tables, sensors.c the
  * per-CPU and per-task counters, affinity.c the CPU-mask policies,
- * failsafe.c when to restore them, events.c the notification ring, gpu.c
- * the devfreq look-up, genl.c the family. main.c starts them in order and
- * stops them in reverse.
+ * schedguard.c the real-time guards, failsafe.c when to restore both,
+ * events.c the notification ring, gpu.c the devfreq look-up, genl.c the
+ * family. main.c starts them in order and stops them in reverse.
  */
 #ifndef TRIAGE_KMOD_INTERNAL_H
 #define TRIAGE_KMOD_INTERNAL_H
@@ -152,13 +152,13 @@ u64 triage_affinity_seq(void);
 bool triage_affinity_port_owns(u32 portid);
 void triage_affinity_release(u32 portid, u64 seq, bool all);
 
-/* Thread groups for process context (affinity.c): the leader with a
- * reference, or NULL; references to every thread now. */
-struct task_struct *triage_group_leader_get(pid_t tgid);
+/* References to every thread of leader's group now (process context,
+ * NULL out of memory), and their release (affinity.c). */
 struct task_struct **triage_threads_get(struct task_struct *leader, unsigned int *nr);
 void triage_threads_put(struct task_struct **threads, unsigned int nr);
 
 /* ---- schedguard.c: real-time classes given back when their owner goes ---- */
+#define TRIAGE_MAX_SCHED_GUARDS 1024
 void triage_sched_guard_init(void);
 void triage_sched_guard_exit(void);
 void triage_sched_guard_group_exit(u32 tgid);
@@ -168,7 +168,7 @@ u64 triage_sched_guard_seq(void);
 bool triage_sched_guard_port_owns(u32 portid);
 void triage_sched_guard_release(u32 portid, u64 seq, bool all);
 
-/* ---- failsafe.c: restore a port's affinity when its socket goes ---- */
+/* ---- failsafe.c: undo a port's affinity and guards when its socket goes ---- */
 void triage_failsafe_init(void);
 void triage_failsafe_exit(void);
 

@@ -152,6 +152,6 @@ module_init(triage_init);
 module_exit(triage_exit);
 
 MODULE_LICENSE("Dual BSD/GPL");
-MODULE_DESCRIPTION("triage: scheduler contention sensors and sticky affinity for DNN workloads");
+MODULE_DESCRIPTION("triage: scheduler contention sensors, sticky affinity and a real-time guard for DNN workloads");
 MODULE_VERSION(TRIAGE_MODULE_VERSION);
 MODULE_AUTHOR("triage authors");

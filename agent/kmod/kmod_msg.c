@@ -257,7 +257,7 @@ int kmod_extack_msg(const struct nlmsghdr *nlh, char *out, size_t len)
 void kmod_features_str(uint32_t features, char *out, size_t len)
 {
 	static const char *const names[] = { "cpu_stats", "affinity", "events",
-					      "gpu",       "failsafe", "sched_guard" };
+					      "gpu", "failsafe", "sched_guard" };
 	size_t off = 0;
 
 	if (!len)

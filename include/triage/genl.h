@@ -30,6 +30,7 @@ enum triage_cmd {
 	/* notifications, multicast on group "events" only */
 	TRIAGE_CMD_WAIT_EXCEEDED, /* a tagged task waited past its workload's threshold */
 	TRIAGE_CMD_TASK_EXIT,     /* a tagged thread group exited; its tag is gone */
+	/* requests added since, after the notifications: numbers never move */
 	TRIAGE_CMD_SCHED_GUARD,   /* do, admin: revert the group's real-time threads if I go */
 	TRIAGE_CMD_SCHED_UNGUARD, /* do, admin: forget that guard, threads untouched */
 	__TRIAGE_CMD_MAX,

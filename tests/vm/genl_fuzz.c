@@ -11,8 +11,10 @@
  *   genl_fuzz [--fuzz N] [--seconds S] [--seed X]   (default 100000, 30 s)
  *
  * One line per malformed case and one for the fuzzing; exit 1 if any
- * failed. Random SET_AFFINITY requests may hit real processes: the
- * socket's close restores them (the module's fail-safe).
+ * failed. Random SET_AFFINITY and SCHED_GUARD requests may hit real
+ * processes: the socket's close restores their masks and turns their
+ * real-time threads, if any, SCHED_OTHER (the module's fail-safe; kernel
+ * threads are refused).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -173,6 +175,25 @@ static void b_unknown_wl(struct nl_msg *m)
 	nla_put_u32(m, TRIAGE_ATTR_WL_ID, 0x7fffff01);
 }
 
+static void b_only_tgid_0(struct nl_msg *m)
+{
+	nla_put_u32(m, TRIAGE_ATTR_TGID, 0);
+}
+
+static void b_tgid_flag(struct nl_msg *m)
+{
+	nla_put_u32(m, TRIAGE_ATTR_TGID, victim);
+	nla_put_u32(m, TRIAGE_ATTR_FLAGS, 1);
+}
+
+static void b_tgid_mask(struct nl_msg *m)
+{
+	uint8_t mask = 1;
+
+	nla_put_u32(m, TRIAGE_ATTR_TGID, victim);
+	nla_put(m, TRIAGE_ATTR_CPUMASK, 1, &mask);
+}
+
 static const struct bad_case bad_cases[] = {
 	{ "TAG with TGID as u16", TRIAGE_CMD_TAG, 0, b_tgid_u16, -EINVAL, NULL },
 	{ "TAG with TGID as u64", TRIAGE_CMD_TAG, 0, b_tgid_u64, -EINVAL, NULL },
@@ -208,6 +229,17 @@ static const struct bad_case bad_cases[] = {
 	{ "command 0", TRIAGE_CMD_UNSPEC, 0, b_nothing, -EOPNOTSUPP, NULL },
 	{ "notification WAIT_EXCEEDED as a request", TRIAGE_CMD_WAIT_EXCEEDED, 0, b_nothing,
 	  -EOPNOTSUPP, NULL },
+	{ "notification TASK_EXIT as a request", TRIAGE_CMD_TASK_EXIT, 0, b_nothing, -EOPNOTSUPP,
+	  NULL },
+	{ "SCHED_GUARD without TGID", TRIAGE_CMD_SCHED_GUARD, 0, b_nothing, -EINVAL, "missing" },
+	{ "SCHED_UNGUARD without TGID", TRIAGE_CMD_SCHED_UNGUARD, 0, b_nothing, -EINVAL, "missing" },
+	{ "SCHED_GUARD with tgid 0", TRIAGE_CMD_SCHED_GUARD, 0, b_only_tgid_0, -ERANGE, NULL },
+	{ "SCHED_GUARD with a FLAGS bit", TRIAGE_CMD_SCHED_GUARD, 0, b_tgid_flag, -EOPNOTSUPP,
+	  "FLAGS" },
+	{ "SCHED_UNGUARD with another operation's attribute", TRIAGE_CMD_SCHED_UNGUARD, 0,
+	  b_tgid_mask, -EINVAL, NULL },
+	{ "SCHED_GUARD as a dump", TRIAGE_CMD_SCHED_GUARD, NLM_F_DUMP, b_tgid_flag, -EOPNOTSUPP,
+	  NULL },
 	{ "unknown command", TRIAGE_CMD_MAX + 1, 0, b_nothing, -EOPNOTSUPP, NULL },
 };
 

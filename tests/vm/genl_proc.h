@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Helper processes of genl_test.c and what /proc says about them:
+ * Helper processes of the in-VM tests and what /proc says about them:
  * spinners (CPU hogs, optionally pinned to one CPU) and kids (a few
  * sleeping threads; on 'w' the kid widens its own mask to every CPU and
- * spawns two more threads, reporting their tids), and polling of the
- * threads' Cpus_allowed_list.
+ * spawns two more threads, on 't' it spawns one, reporting their tids),
+ * polling of the threads' Cpus_allowed_list, and the scheduling classes
+ * of a process's threads.
  */
 #ifndef TRIAGE_TESTS_VM_GENL_PROC_H
 #define TRIAGE_TESTS_VM_GENL_PROC_H
@@ -87,6 +88,8 @@ static inline void kid_main(int cmd, int nthreads)
 	if (write(kid_rep_fd, "r", 1) != 1)
 		_exit(2);
 	while (read(cmd, &c, 1) == 1) {
+		if (c == 't')
+			pthread_create(&th, NULL, kid_thread, (void *)1);
 		if (c != 'w')
 			continue;
 		/* Widen this thread, then spawn two threads from it. */
@@ -121,19 +124,31 @@ static inline int spawn_kid(struct kid *k, int nthreads)
 	return read(k->rep, &c, 1) == 1 ? 0 : -1;
 }
 
-/* The tids of the two threads a 'w' spawns (each writes its own). */
-static inline int kid_new_tids(struct kid *k, pid_t tids[2])
+/* The tids of the n threads a command spawned (each writes its own). */
+static inline int kid_read_tids(struct kid *k, pid_t *tids, int n)
 {
-	size_t got = 0;
-	ssize_t n;
+	size_t got = 0, want = n * sizeof(pid_t);
+	ssize_t r;
 
-	while (got < 2 * sizeof(pid_t)) {
-		n = read(k->rep, (char *)tids + got, 2 * sizeof(pid_t) - got);
-		if (n <= 0)
+	while (got < want) {
+		r = read(k->rep, (char *)tids + got, want - got);
+		if (r <= 0)
 			return -1;
-		got += n;
+		got += r;
 	}
 	return 0;
+}
+
+/* The tids of the two threads a 'w' spawns. */
+static inline int kid_new_tids(struct kid *k, pid_t tids[2])
+{
+	return kid_read_tids(k, tids, 2);
+}
+
+/* 't': the kid's main thread spawns one thread; its tid. */
+static inline int kid_new_thread(struct kid *k, pid_t *tid)
+{
+	return write(k->cmd, "t", 1) == 1 ? kid_read_tids(k, tid, 1) : -1;
 }
 
 static inline void kid_reap(struct kid *k)
@@ -180,6 +195,65 @@ static inline int list_tids(pid_t pid, pid_t *tids, int max)
 			tids[n++] = atoi(d->d_name);
 	closedir(dir);
 	return n;
+}
+
+/* ---- scheduling classes ---- */
+
+static inline bool policy_is_rt(int policy)
+{
+	return policy == SCHED_FIFO || policy == SCHED_RR || policy == SCHED_DEADLINE;
+}
+
+/* Every thread of pid to policy at priority prio; 0 or -errno. */
+static inline int threads_set_class(pid_t pid, int policy, int prio)
+{
+	struct sched_param sp = { .sched_priority = prio };
+	pid_t tids[64];
+	int n = list_tids(pid, tids, 64);
+
+	for (int i = 0; i < n; i++)
+		if (sched_setscheduler(tids[i], policy, &sp))
+			return -errno;
+	return n > 0 ? 0 : -ESRCH;
+}
+
+/* How many threads of pid run policy at priority prio (-1: any). */
+static inline int threads_in_class(pid_t pid, int policy, int prio)
+{
+	struct sched_param sp;
+	pid_t tids[64];
+	int n = list_tids(pid, tids, 64), with = 0;
+
+	for (int i = 0; i < n; i++)
+		with += sched_getscheduler(tids[i]) == policy &&
+			(prio < 0 || (!sched_getparam(tids[i], &sp) && sp.sched_priority == prio));
+	return with;
+}
+
+/* Threads of pid in a real-time class, -1 if pid is gone. */
+static inline int threads_rt(pid_t pid)
+{
+	pid_t tids[64];
+	int n = list_tids(pid, tids, 64), rt = 0;
+
+	for (int i = 0; i < n; i++)
+		rt += policy_is_rt(sched_getscheduler(tids[i]));
+	return n > 0 ? rt : -1;
+}
+
+/* Polls until no thread of pid is real time; the ms it took, -1 if some
+ * still were after timeout_ms. */
+static inline long wait_no_rt(pid_t pid, int timeout_ms)
+{
+	double t0 = mono_ms();
+
+	for (;;) {
+		if (threads_rt(pid) == 0)
+			return (long)(mono_ms() - t0);
+		if (mono_ms() - t0 > timeout_ms)
+			return -1;
+		usleep(5000);
+	}
 }
 
 /* Polls until every thread of pid has Cpus_allowed_list == want. */

@@ -3,7 +3,8 @@
  * In-VM test of triage.ko's behaviour through its generic-netlink family:
  * every operation, permissions, sticky affinity, the fail-safe restore and
  * the notifications. Root, module already loaded (the rig runs insmod).
- * Malformed input and fuzzing are genl_fuzz.c's.
+ * Malformed input and fuzzing are genl_fuzz.c's, what SCHED_GUARD does to
+ * scheduling classes sched_guard_test.c's.
  *
  * One line per test, `ok - kmod: NAME`, `not ok - kmod: NAME: why` or
  * `skip - kmod: NAME: why`; exit status 1 if any failed. Helper processes
@@ -489,123 +490,6 @@ out:
 }
 
 /* A second client sets the affinity and a tag, then is SIGKILLed. */
-/* Every thread of pid to SCHED_FIFO 10; 0 or -errno. */
-static int make_fifo(pid_t pid)
-{
-	struct sched_param sp = { .sched_priority = 10 };
-	pid_t tids[64];
-	int n = list_tids(pid, tids, 64);
-
-	for (int i = 0; i < n; i++)
-		if (sched_setscheduler(tids[i], SCHED_FIFO, &sp))
-			return -errno;
-	return n > 0 ? 0 : -ESRCH;
-}
-
-/* How many threads of pid run policy. */
-static int threads_with_policy(pid_t pid, int policy)
-{
-	pid_t tids[64];
-	int n = list_tids(pid, tids, 64), with = 0;
-
-	for (int i = 0; i < n; i++)
-		with += sched_getscheduler(tids[i]) == policy;
-	return with;
-}
-
-static bool all_other_within(pid_t pid, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 20) {
-		if (!threads_with_policy(pid, SCHED_FIFO))
-			return true;
-		usleep(20000);
-	}
-	return false;
-}
-
-/*
- * SCHED_GUARD: a client guards a kid whose threads are SCHED_FIFO, the kid
- * starts two threads more (they inherit FIFO), the client dies: every
- * thread is SCHED_OTHER again. A guard dropped with SCHED_UNGUARD
- * reverts nothing. The errors: a process that does not exist, UNGUARD of
- * a group without a guard.
- */
-static void test_sched_guard(void)
-{
-	const char *name = "SCHED_GUARD: a killed client's real-time threads turn SCHED_OTHER, new ones too";
-	pid_t client = 0, gone, news[2];
-	char why[300], ready;
-	struct tnl_call c;
-	struct kid k;
-	int fd[2];
-
-	if (!(features & TRIAGE_FEAT_SCHED_GUARD))
-		return tap_fail(name, "features 0x%x lack TRIAGE_FEAT_SCHED_GUARD", features);
-	if (spawn_kid(&k, 2) || pipe(fd))
-		return tap_fail(name, "cannot spawn a kid");
-	if (make_fifo(k.pid)) {
-		tap_fail(name, "cannot make the kid SCHED_FIFO");
-		goto out;
-	}
-	client = fork();
-	if (client == 0) {
-		struct tnl t;
-
-		if (tnl_open(&t, why, sizeof(why)) || req_tgid(&t, TRIAGE_CMD_SCHED_GUARD, k.pid, &c) ||
-		    write(fd[1], "g", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(fd[1]);
-	fd[1] = -1;
-	if (read(fd[0], &ready, 1) != 1) {
-		tap_fail(name, "the client could not guard the kid");
-		goto out;
-	}
-	if (write(k.cmd, "w", 1) != 1 || kid_new_tids(&k, news)) {
-		tap_fail(name, "the kid started no threads");
-		goto out;
-	}
-	if (sched_getscheduler(news[0]) != SCHED_FIFO || threads_with_policy(k.pid, SCHED_FIFO) < 5) {
-		tap_fail(name, "the kid's threads are not all SCHED_FIFO before the client dies (%d)",
-			 threads_with_policy(k.pid, SCHED_FIFO));
-		goto out;
-	}
-	reap(client);
-	client = 0;
-	if (!all_other_within(k.pid, 2000)) {
-		tap_fail(name, "%d threads still SCHED_FIFO 2 s after the client died",
-			 threads_with_policy(k.pid, SCHED_FIFO));
-		goto out;
-	}
-	tap_ok(name);
-
-	name = "SCHED_UNGUARD: the guard goes, the threads stay real time";
-	gone = fork();
-	if (gone == 0)
-		_exit(0);
-	waitpid(gone, NULL, 0);
-	if (make_fifo(k.pid) || req_tgid(&nl, TRIAGE_CMD_SCHED_GUARD, k.pid, &c) ||
-	    req_tgid(&nl, TRIAGE_CMD_SCHED_UNGUARD, k.pid, &c)) {
-		tap_fail(name, "GUARD then UNGUARD: %d (%s)", c.err, c.ext);
-	} else if (req_tgid(&nl, TRIAGE_CMD_SCHED_UNGUARD, k.pid, &c) != -ENOENT || !c.ext[0]) {
-		tap_fail(name, "a second UNGUARD: %d, want -ENOENT with a message", c.err);
-	} else if (req_tgid(&nl, TRIAGE_CMD_SCHED_GUARD, gone, &c) != -ESRCH || !c.ext[0]) {
-		tap_fail(name, "GUARD of a process that does not exist: %d, want -ESRCH", c.err);
-	} else if (threads_with_policy(k.pid, SCHED_FIFO) < 5) {
-		tap_fail(name, "the kid left SCHED_FIFO");
-	} else {
-		tap_ok(name);
-	}
-out:
-	reap(client);
-	close(fd[0]);
-	if (fd[1] >= 0)
-		close(fd[1]);
-	kid_reap(&k);
-}
-
 static void test_failsafe(void)
 {
 	const char *name = "fail-safe: a killed client's affinity is restored, its tags stay";
@@ -733,7 +617,6 @@ int main(void)
 	test_unprivileged();
 	test_sticky();
 	test_failsafe();
-	test_sched_guard();
 	test_events();
 	tnl_close(&nl);
 	return tap_failures ? 1 : 0;

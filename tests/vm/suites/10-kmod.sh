@@ -5,8 +5,10 @@
 # against the loaded module, and unloading it under a client's open socket
 # (joined to "events") leaves the client with an error, not a hang or an
 # oops. The agent's affinity (build/vm/affinity_test) is tried with the
-# module, across its unloading, and without it. The host checks modinfo
-# before the boot (tests/vm/run) and the console after it.
+# module, across its unloading, and without it; SCHED_GUARD
+# (build/vm/sched_guard_test) with the module and across its unloading.
+# The host checks modinfo before the boot (tests/vm/run) and the console
+# after it.
 . tests/vm/guest/lib.sh
 
 CYCLES=5
@@ -90,6 +92,12 @@ run_program affinity_test 60
 run_program affinity_test 60 --unload
 kmod_loaded && rmmod triage
 insmod "$KO" || { not_ok "kmod: insmod after affinity_test --unload" "failed"; exit 1; }
+run_program sched_guard_test 60
+kmod_loaded || { not_ok "kmod: still loaded after sched_guard_test" "gone"; insmod "$KO"; }
+# It unloads the module itself, under a socket that still guards a group.
+run_program sched_guard_test 60 --unload
+kmod_loaded && rmmod triage
+insmod "$KO" || { not_ok "kmod: insmod after sched_guard_test --unload" "failed"; exit 1; }
 
 # --- rmmod under an open socket --------------------------------------------
 if [ -x "$BUILD/vm/genl_hold" ]; then
