@@ -120,8 +120,9 @@ fi
 check "--sensors proc: what it cannot measure is null, not 0 (p50, p99, interference)" \
 	bash -c "$(declare -f status_json hog_of); CTL='$CTL' hog_of hog-a | jq -e '.wait_p50_us == null and .wait_p99_us == null and .intf_pct == null' >/dev/null"
 line=$("$CTL" status | grep ' hog-a ')
+# ... WAIT-AVG WAIT-P50 WAIT-P99 INTF% CLASS ("-": the level sets no class)
 check "--sensors proc: the status table prints a mean wait and '-' for p99 and interference" \
-	awk '{ exit !($(NF-3) ~ /^[0-9.]+(us|ms)$/ && $(NF-1) == "-" && $NF == "-") }' <<<"$line"
+	awk '{ exit !($(NF-4) ~ /^[0-9.]+(us|ms)$/ && $(NF-2) == "-" && $(NF-1) == "-" && $NF == "-") }' <<<"$line"
 stats=$("$CTL" stats --json)
 check "--sensors proc: stats names the back end and says it has no level split" \
 	jq_true '.sensors == "proc" and .level_split == false and .interference == false' "$stats"
