@@ -140,6 +140,8 @@ static void adopt_rule_model(struct workloads *reg, struct workload *w)
 	}
 }
 
+static void workload_remove(struct workloads *reg, int idx);
+
 static int workload_add(struct workloads *reg, int level, const char *name, struct workload **out)
 {
 	struct workload *w;
@@ -161,6 +163,14 @@ static int workload_add(struct workloads *reg, int level, const char *name, stru
 		free(w);
 		return err;
 	}
+	/* Live cgroups never share an id: one registered with this id is a
+	 * workload whose directory went and whose inode the kernel reused.
+	 * Left in place it would be charged the new one's waits. */
+	for (int i = 0; i < reg->nr; i++)
+		if (reg->wl[i]->id == w->id) {
+			workload_remove(reg, i);
+			break;
+		}
 	workload_tag(reg, w);
 	reg->wl[reg->nr++] = w;
 	reg->generation++;
