@@ -246,13 +246,6 @@ static void share_rt_runtime(struct agent *a)
 	}
 }
 
-static int a_online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (int)n : 1;
-}
-
 /* A client's measured inference time and request rate, once it has run
  * enough inferences for its p50 to mean something. */
 #define DL_MIN_INFERENCES 8
@@ -270,7 +263,7 @@ static bool covers_online_cpus(const struct agent_client *c)
 		triage_client_stage_cpus(&c->assigned[k], &set);
 		CPU_OR(&all, &all, &set);
 	}
-	return CPU_COUNT(&all) >= a_online_cpus();
+	return CPU_COUNT(&all) >= cpus_online();
 }
 
 /* SCHED_DEADLINE for w when it is a client at a known rate; false: the

@@ -150,13 +150,6 @@ static int take_lock(const char *run_dir)
 	return fd;
 }
 
-static int count_online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (int)n : 1;
-}
-
 /* Creates the root and level cgroups and applies the level policy. A quota
  * found in place (an earlier agent was killed) is adopted, not reset, so a
  * restart does not let best-effort work burst over the critical one. */
@@ -173,9 +166,9 @@ static int setup_levels(struct agent *a)
 	}
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *l = &a->cfg.levels[i];
-		int n = l->cpus[0] ? cpulist_parse(l->cpus, strlen(l->cpus), CPU_SETSIZE, 0, NULL) : count_online_cpus();
+		int n = l->cpus[0] ? cpulist_parse(l->cpus, strlen(l->cpus), CPU_SETSIZE, 0, NULL) : cpus_online();
 
-		ceiling[i] = n > 0 ? n : count_online_cpus();
+		ceiling[i] = n > 0 ? n : cpus_online();
 		workloads_level_rel(&a->cfg, i, rel, sizeof(rel));
 		err = cg_create(&a->cg, rel);
 		if (err) {

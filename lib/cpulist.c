@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cpulist.h"
 #include "strbuf.h"
 
@@ -98,4 +100,11 @@ size_t cpulist_format(const cpu_set_t *set, char *out, size_t len)
 		cpu = last;
 	}
 	return used;
+}
+
+int cpus_online(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
 }

@@ -22,4 +22,7 @@ int cpulist_parse(const char *text, size_t len, int max_cpus, unsigned flags, cp
  * len like snprintf; returns the characters the whole list needs. */
 size_t cpulist_format(const cpu_set_t *set, char *out, size_t len);
 
+/* CPUs online now (sysconf), at least 1. */
+int cpus_online(void);
+
 #endif

@@ -194,8 +194,8 @@ static void save(struct sched_journal *j)
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	if (root && arr) {
+		/* root owns arr from here; arr stays a borrowed pointer */
 		json_object_object_add(root, "threads", arr);
-		arr = NULL;
 		for (int i = 0; i < j->nr; i++) {
 			const struct sched_entry *e = &j->e[i];
 			struct json_object *o = json_object_new_object();
@@ -215,12 +215,13 @@ static void save(struct sched_journal *j)
 				json_object_object_add(o, "deadline_ns", json_object_new_uint64(e->orig.deadline_ns));
 				json_object_object_add(o, "period_ns", json_object_new_uint64(e->orig.period_ns));
 			}
-			json_object_array_add(json_object_object_get(root, "threads"), o);
+			json_object_array_add(arr, o);
 		}
 		err = write_file_atomic(j->run_dir, SCHED_FILE,
 					json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	}
-	json_object_put(arr);
+	if (!root)
+		json_object_put(arr);
 	json_object_put(root);
 	if (err)
 		log_warn("cannot save %s/%s: %s; an agent killed now would leave scheduling classes behind",
