@@ -449,6 +449,12 @@ static void guard_workload(struct agent *a, struct workload *w, uint64_t now_ns)
 	apply_workload(a, w);
 }
 
+void agent_sched_workload(struct agent *a, struct workload *w)
+{
+	if (a->cfg.levels[w->level].sched.policy != SCHED_CFG_KEEP)
+		apply_workload(a, w);
+}
+
 void agent_sched_tick(struct agent *a, uint64_t now_ns)
 {
 	if (!a->sched.any && !a->sched.journal.nr)

@@ -39,10 +39,16 @@ int agent_sched_open(struct agent *a);
 /* One tick: classes applied, runaways demoted, the behaved restored. */
 void agent_sched_tick(struct agent *a, uint64_t now_ns);
 
+struct workload;
+
+/* Gives w's processes its level's class now rather than at the next tick
+ * (journaled first, as the tick does): a client taken on starts its first
+ * inference in its class. */
+void agent_sched_workload(struct agent *a, struct workload *w);
+
 /* Every class given back; the module's guards dropped. */
 void agent_sched_close(struct agent *a);
 
-struct workload;
 struct json_object;
 
 /* Status: a workload's "class" (null when its level keeps classes) and,

@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #include "cpulist.h"
+#include "config/config_sched.h"
 #include "policy/affinity.h"
 #include "policy/claim.h"
 #include "agent.h"
+#include "agent_sched.h"
 #include "clock.h"
 #include "clients.h"
 #include "client_shm.h"
@@ -254,10 +256,16 @@ static int take_on(struct agent *a, pid_t pid)
 		return 0;
 	}
 	workloads_reconcile(&a->reg);
-	if (a->plan.state == AGENT_PLAN_ON && !agent_plan_model(&a->plan, copy.model, err, sizeof(err)))
+	/* Before MANAGED: a client that waits for it (triage_client_wait)
+	 * starts in its class, and the threads it makes inherit it. */
+	agent_sched_workload(a, w);
+	if (a->plan.state == AGENT_PLAN_ON &&
+	    !agent_plan_model(&a->plan, copy.model, err, sizeof(err))) {
 		log_warn("client pid %d (%s): %s: managed without a plan", (int)pid, wname, err);
-	else
+	} else {
 		workload_set_model(&a->reg, w, copy.model, copy.latency_ms);
+		workload_set_rate(&a->reg, w, copy.rate_hz);
+	}
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -469,6 +477,46 @@ static void set_to_words(const cpu_set_t *set, uint64_t *words)
 			words[cpu / 64] |= 1ull << (cpu % 64);
 }
 
+/* A DNN of a real-time level runs whole, one stage with a thread per CPU
+ * of its level, as `chrt -f` would run it, and outside the plan
+ * (agent_plan_outside()): its class already puts it ahead of everything
+ * else on any CPU, and a plan's pinning would only keep its threads off
+ * the CPUs where they would preempt the others. */
+static bool runs_whole(const struct agent *a, const struct agent_client *c)
+{
+	return config_sched_realtime(&a->cfg.levels[c->level].sched);
+}
+
+static int whole_stage(const struct agent *a, const struct agent_client *c,
+		       struct triage_client_assign_stage *out, cpu_set_t *all)
+{
+	const struct level_cfg *lv = &a->cfg.levels[c->level];
+	int cpus;
+
+	CPU_ZERO(all);
+	if (!lv->cpus[0] || cpulist_parse(lv->cpus, strlen(lv->cpus), CPU_SETSIZE, 0, all) <= 0) {
+		const struct plan_platform *p = &a->plan.platform;
+
+		CPU_ZERO(all);
+		for (int u = 0; u < p->nr_units; u++) {
+			cpu_set_t set;
+
+			if (p->units[u].kind == PLAN_UNIT_CPU && !p->units[u].aggregate &&
+			    platform_unit_cpus(p, u, &set) >= 0)
+				CPU_OR(all, all, &set);
+		}
+		if (!CPU_COUNT(all))
+			sched_getaffinity(0, sizeof(*all), all);
+	}
+	cpus = CPU_COUNT(all);
+	memset(out, 0, sizeof(*out));
+	out->first = 0;
+	out->last = c->seen.nr_layers ? c->seen.nr_layers - 1 : 0;
+	out->threads = (uint32_t)(cpus < TRIAGE_CLIENT_MAX_TIDS - 1 ? cpus : TRIAGE_CLIENT_MAX_TIDS - 1);
+	set_to_words(all, out->cpus);
+	return 1;
+}
+
 /* The plan's stages of DNN i as a client assignment; returns how many,
  * and in *expected_cores what the plan expects them to use (0: unknown). */
 static int stages_of(const struct agent *a, int i, struct triage_client_assign_stage *out,
@@ -477,8 +525,8 @@ static int stages_of(const struct agent *a, int i, struct triage_client_assign_s
 	const struct plan_platform *p = &a->plan.platform;
 	const struct plan_dnn_map *m = &a->plan.res.mapping.dnn[i];
 
-	CPU_ZERO(all);
 	*expected_cores = 0;
+	CPU_ZERO(all);
 	for (int s = 0; s < m->nr_stages && s < TRIAGE_CLIENT_MAX_STAGES; s++) {
 		const struct plan_stage *st = &m->stages[s];
 		const struct plan_unit *u = &p->units[st->unit];
@@ -590,8 +638,14 @@ static void enforce_pass(struct agent *a, void *arg)
 		refresh(c);
 		i = a->plan.have_result ? agent_plan_find(&a->plan, c->wl_id) : -1;
 		touching(c->pid, c->shm);
-		if (i >= 0) {
+		expected = 0;
+		if (runs_whole(a, c))
+			nr = whole_stage(a, c, st, &all);
+		else if (i >= 0)
 			nr = stages_of(a, i, st, &all, &expected);
+		else
+			nr = -1;
+		if (nr > 0) {
 			if (nr != c->nr_assigned || memcmp(st, c->assigned, (size_t)nr * sizeof(st[0]))) {
 				client_shm_write_assignment(c->shm, st, nr, TRIAGE_GPU_SHARE_FULL,
 							    (int)getpid());
@@ -623,8 +677,9 @@ void agent_clients_measure(struct agent *a, uint64_t now_ns)
 
 		/* A DNN held to a request rate shows the rate, not what the
 		 * mapping could give; and a measurement of another plan's
-		 * stages says nothing of this one. */
-		if (!c->have_seen || c->rate_hz > 0 || !c->nr_assigned ||
+		 * stages says nothing of this one, nor does that of a DNN
+		 * run whole. */
+		if (!c->have_seen || c->rate_hz > 0 || !c->nr_assigned || runs_whole(a, c) ||
 		    c->seen.applied_generation != c->generation || !(c->seen.throughput > 0))
 			continue;
 		agent_plan_measured(&a->plan, c->wl_id, c->seen.throughput, now_ns);
@@ -690,6 +745,8 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 	json_object_object_add(j, "throughput", json_object_new_double(c->seen.throughput));
 	json_object_object_add(j, "latency_p50_ms", json_object_new_double(c->seen.latency_p50_ms));
 	json_object_object_add(j, "latency_p99_ms", json_object_new_double(c->seen.latency_p99_ms));
+	/* One stage on every CPU of its level: a real-time class's DNN. */
+	json_object_object_add(j, "runs_whole", json_object_new_boolean(runs_whole(a, c)));
 	json_object_object_add(j, "generation", json_object_new_int64((int64_t)c->generation));
 	json_object_object_add(j, "applied", json_object_new_boolean(c->seen.applied_generation ==
 								   c->generation));

@@ -82,7 +82,7 @@ static struct json_object *workload_json(const struct agent *a, const struct wor
 	json_object_object_add(o, "waits", json_object_new_int64((int64_t)w->status.waits));
 	json_object_object_add(o, "intf_pct", double_or_null(sensors_have(a, SENSORS_HAS_INTERFERENCE),
 							      w->status.intf_pct));
-	agent_plan_workload_json(&a->plan, w, o);
+	agent_plan_workload_json(&a->plan, &a->cfg, w, o);
 	agent_clients_workload_json(a, w->id, o);
 	agent_sched_workload_json(a, w, o);
 	return o;

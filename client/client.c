@@ -62,12 +62,16 @@ enum unmanaged_reason {
 	SAID_LEVEL_CAPPED = 1u << 9, /* managed, at a lower level than asked */
 };
 
+/* How often triage_client_wait() looks at the agent's answer. */
+#define CLIENT_WAIT_STEP_NS 2000000
+
 /* How often a managed client checks that its agent still lives. */
 #define CLIENT_AGENT_CHECK_NS 500000000ull
 
 struct triage_client {
 	struct triage_client_shm *shm; /* NULL: unmanaged from the start */
 	char path[PATH_MAX];	       /* <run>/clients/<pid> */
+	char pid_file[PATH_MAX];       /* <run>/triaged.pid, the agent's */
 	pid_t owner;		       /* the process that opened it */
 	uint32_t nr_layers;
 	char level[TRIAGE_CLIENT_LEVEL_MAX];	     /* asked for */
@@ -295,6 +299,7 @@ struct triage_client *triage_client_open(const struct triage_client_info *info,
 			 (int)c->owner);
 		return c;
 	}
+	snprintf(c->pid_file, sizeof(c->pid_file), "%s/triaged.pid", run_dir);
 	ret = client_shm_dir(run_dir, dir, sizeof(dir));
 	if (ret)
 		snprintf(what, sizeof(what), "%s", run_dir);
@@ -521,6 +526,44 @@ void triage_client_applied(struct triage_client *c, uint64_t gen)
 	client_shm_client_begin(s);
 	client_shm_set(s->applied_generation, gen);
 	client_shm_client_end(s);
+}
+
+/* The agent's pid from its pid file when that process lives, else 0. */
+static pid_t live_agent(const struct triage_client *c)
+{
+	char buf[32];
+	long pid;
+	ssize_t n;
+	int fd = open(c->pid_file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0 || pid > INT_MAX || (kill((pid_t)pid, 0) && errno == ESRCH))
+		return 0;
+	return (pid_t)pid;
+}
+
+bool triage_client_wait(struct triage_client *c, unsigned timeout_ms)
+{
+	const struct timespec step = { 0, CLIENT_WAIT_STEP_NS };
+	uint64_t until;
+
+	if (!c || !c->shm || !live_agent(c))
+		return triage_client_managed(c);
+	until = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		uint32_t status = client_shm_status(c->shm);
+
+		if (status != TRIAGE_CLIENT_UNSEEN || mono_ns() >= until)
+			return status == TRIAGE_CLIENT_MANAGED;
+		nanosleep(&step, NULL);
+	}
 }
 
 bool triage_client_managed(const struct triage_client *c)

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "plan/agent_plan.h"
+#include "config/config_sched.h"
 #include "log.h"
 
 _Static_assert(CONFIG_MODEL_MAX == PLAN_NAME_MAX, "a model name must fit the planner's");
@@ -133,6 +134,11 @@ const struct plan_model *agent_plan_model(struct agent_plan *ap, const char *nam
 	return m;
 }
 
+bool agent_plan_outside(const struct triage_config *cfg, const struct workload *w)
+{
+	return config_sched_realtime(&cfg->levels[w->level].sched);
+}
+
 int agent_plan_find(const struct agent_plan *ap, uint32_t wl_id)
 {
 	for (int i = 0; i < ap->nr_dnns; i++)
@@ -166,7 +172,11 @@ static int collect_mix(const struct triage_config *cfg, const struct workloads *
 		struct agent_plan_dnn d;
 		int at;
 
-		if (!w->model[0])
+		/* A real-time level's DNN runs whole, ahead of every other
+		 * on any CPU (clients.c): not the plan's to map. The others
+		 * are planned on what it leaves, which their measured
+		 * throughput teaches the estimates. */
+		if (!w->model[0] || agent_plan_outside(cfg, w))
 			continue;
 		memset(&d, 0, sizeof(d));
 		d.wl_id = w->id;
@@ -176,6 +186,7 @@ static int collect_mix(const struct triage_config *cfg, const struct workloads *
 			 w->name);
 		snprintf(d.model, sizeof(d.model), "%s", w->model);
 		d.latency_ms = w->latency_ms;
+		d.rate_hz = w->rate_hz;
 		d.correction = 1;
 		for (at = nr; at > 0 && dnn_before(&d, &mix[at - 1]); at--)
 			;
@@ -201,7 +212,8 @@ static bool same_mix(const struct agent_plan *ap, const struct agent_plan_dnn *m
 		const struct agent_plan_dnn *a = &ap->dnn[i], *b = &mix[i];
 
 		if (a->wl_id != b->wl_id || a->rank != b->rank || strcmp(a->name, b->name) ||
-		    strcmp(a->model, b->model) || a->latency_ms != b->latency_ms)
+		    strcmp(a->model, b->model) || a->latency_ms != b->latency_ms ||
+		    a->rate_hz != b->rate_hz)
 			return false;
 	}
 	return true;
@@ -234,6 +246,7 @@ static int build_problem(struct agent_plan *ap, const struct triage_config *cfg)
 		snprintf(w->name, sizeof(w->name), "%s", d->name);
 		w->rank = d->rank;
 		w->latency_ms = d->latency_ms;
+		w->rate_hz = d->rate_hz;
 		w->critical = cfg->levels[d->level].rank == 1 && d->latency_ms > 0;
 		pb->correction[i] = d->correction > 0 ? d->correction : 1;
 	}

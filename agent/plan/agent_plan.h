@@ -53,6 +53,7 @@ struct agent_plan_dnn {
 	char name[TRIAGE_NAME_MAX];
 	char model[CONFIG_MODEL_MAX];
 	double latency_ms;
+	double rate_hz; /* 0: flat out */
 	double correction; /* measured / estimated throughput, learnt (1: none yet) */
 	double measured;   /* its last measured throughput, 0: none */
 };
@@ -159,7 +160,12 @@ int agent_plan_find(const struct agent_plan *ap, uint32_t wl_id);
 /* For `triagectl status` (agent_plan_json.c): the planner's state and last
  * decision, and what it says of one workload (added to its object). */
 struct json_object *agent_plan_json(const struct agent_plan *ap, uint64_t now_ns);
-void agent_plan_workload_json(const struct agent_plan *ap, const struct workload *w,
+/* Whether w is left out of every plan: a DNN of a real-time level, which
+ * runs whole on its level's CPUs. */
+bool agent_plan_outside(const struct triage_config *cfg, const struct workload *w);
+
+void agent_plan_workload_json(const struct agent_plan *ap, const struct triage_config *cfg,
+			      const struct workload *w,
 			      struct json_object *o);
 
 #endif

@@ -108,10 +108,11 @@ static struct json_object *stages_json(const struct agent_plan *ap, int i)
 /*
  * plan_state: "planned"; "unmodeled" (no model: never planned); "waiting"
  * (modeled, not searched yet); "left out" (past the planner's DNN limit);
+ * "real time" (its level's class is: it runs whole, outside the plan);
  * "off" (planning is off or disabled).
  */
-void agent_plan_workload_json(const struct agent_plan *ap, const struct workload *w,
-			      struct json_object *o)
+void agent_plan_workload_json(const struct agent_plan *ap, const struct triage_config *cfg,
+			      const struct workload *w, struct json_object *o)
 {
 	int i = agent_plan_find(ap, w->id);
 	const char *state;
@@ -121,6 +122,8 @@ void agent_plan_workload_json(const struct agent_plan *ap, const struct workload
 		state = "unmodeled";
 	else if (ap->state != AGENT_PLAN_ON)
 		state = "off";
+	else if (agent_plan_outside(cfg, w))
+		state = "real time";
 	else if (i >= 0 && ap->have_result)
 		state = "planned";
 	else if (i < 0 && ap->nr_left_out && ap->nr_dnns == PLAN_MAX_DNNS)

@@ -126,6 +126,14 @@ void workload_set_model(struct workloads *reg, struct workload *w, const char *m
 	reg->generation++;
 }
 
+void workload_set_rate(struct workloads *reg, struct workload *w, double rate_hz)
+{
+	if (w->rate_hz == rate_hz)
+		return;
+	w->rate_hz = rate_hz;
+	reg->generation++;
+}
+
 /* The workload's directory outlives the agent, its model does not: the
  * rule that names this workload says it again. */
 static void adopt_rule_model(struct workloads *reg, struct workload *w)

@@ -44,6 +44,7 @@ struct workload {
 	struct wl_window tick, status;
 	char model[CONFIG_MODEL_MAX]; /* model zoo name for the planner, "" = unmodeled */
 	double latency_ms;            /* its latency target, 0 = none */
+	double rate_hz;               /* its request rate, 0 = flat out or unknown */
 	/* Scheduling class (agent_sched.c): the guard of a real-time level's
 	 * workload, its real-time runtime share (v1), and whether a refusal
 	 * was logged. */
@@ -91,6 +92,9 @@ struct workload *workloads_find(struct workloads *reg, int level, const char *na
  * that rule's model by itself, also after an agent restart. */
 void workload_set_model(struct workloads *reg, struct workload *w, const char *model,
 			double latency_ms);
+/* The rate its requests come at (a client's), for the planner: a DNN held
+ * to a rate leaves the rest of its units to the others. */
+void workload_set_rate(struct workloads *reg, struct workload *w, double rate_hz);
 
 /* Keeps membership consistent across hierarchies (a pid echoed into one is
  * put into the others) and the tgid tags current where tasks have no v2

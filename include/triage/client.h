@@ -184,6 +184,17 @@ void triage_client_stage_cpus(const struct triage_client_assign_stage *stage, cp
 /* Tells the agent the assignment of generation gen is in effect. */
 void triage_client_applied(struct triage_client *c, uint64_t gen);
 
+/*
+ * Waits, at most timeout_ms, for the agent to take this client on, so that
+ * the first inference already runs in its level's workload, class and
+ * cgroup (the agent takes a client on at its next tick). Returns at once,
+ * false, when no agent runs (no run directory, or its triaged.pid names no
+ * live process). True when managed. Call it once, after the threads that
+ * run inferences exist or before they are made (those it makes later
+ * inherit the class), and before timing anything.
+ */
+bool triage_client_wait(struct triage_client *c, unsigned timeout_ms);
+
 /* Whether an agent has looked at this client and took it on. */
 bool triage_client_managed(const struct triage_client *c);
 

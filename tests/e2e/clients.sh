@@ -263,4 +263,39 @@ AGENT=
 check "SIGTERM: the agent exits 0" [ $rc -eq 0 ]
 check "SIGTERM: the empty clients directory is removed" [ ! -e "$RUN/clients" ]
 
+# --- a real-time level's DNN runs whole ----------------------------------------------
+# Its class puts it ahead of everything on any CPU; the plan's pinning would
+# only keep it off CPUs. The same two-unit platform: a planned best-effort
+# client beside it still gets stages.
+jq '.levels[0].sched = {"policy": "fifo", "priority": 15}' "$TMP/conf.json" >"$TMP/rt.json"
+"$BUILD/triaged" --config "$TMP/rt.json" -v -q >"$TMP/rt.log" 2>&1 &
+AGENT=$!
+wait_for 10 test -S "$RUN/ctl.sock" || not_ok "agent starts on a fifo critical level" "$(tail -3 "$TMP/rt.log")"
+"$RUNNER" --model squeezenet11 --level critical --name whole --rate 20 --latency-ms 2000 \
+	--duration 8 -q >/dev/null 2>&1 &
+WHOLE=$!
+PIDS+=("$WHOLE")
+whole_of() { "$CTL" status --json | jq -e '.levels[] | select(.name == "critical") | .workloads[] | select(.name == "whole") | .client'; }
+runs_whole() {
+	local js all t
+	js=$(whole_of) || return 1
+	all=$(expand_list "$(cut -d' ' -f1 </sys/devices/system/cpu/online)")
+	jq -e --argjson n "$ncpu" '.runs_whole == true and .applied == true and (.stages | length) == 1 and
+		.stages[0].first == 0 and .stages[0].threads == $n and (.stages[0].tids | length) == $n' \
+		<<<"$js" >/dev/null || return 1
+	[ "$(expand_list "$(jq -r '.stages[0].cpus' <<<"$js")")" = "$all" ] || return 1
+	for t in $(jq -r '.stages[0].tids[]' <<<"$js"); do
+		[ "$(expand_list "$(taskset -pc "$t" 2>/dev/null | sed 's/.*: //')")" = "$all" ] || return 1
+		[ "$(chrt -p "$t" 2>/dev/null | sed -n 's/.*policy: //p')" = SCHED_FIFO ] || return 1
+	done
+}
+check "a fifo level's client runs one stage of every layer, a SCHED_FIFO thread per CPU, on every CPU" \
+	wait_for 8 runs_whole
+kill "$WHOLE" 2>/dev/null
+wait "$WHOLE" 2>/dev/null
+PIDS=()
+kill -TERM "$AGENT"
+wait "$AGENT"
+AGENT=
+
 [ $T_FAILED -eq 0 ]

@@ -232,6 +232,37 @@ Test(agent_plan, the_problem_holds_the_modeled_workloads_ranked_by_level)
 	close_plan(ap);
 }
 
+Test(agent_plan, a_real_time_level_is_outside_the_plan_and_a_rate_reaches_the_planner)
+{
+	struct agent_plan *ap = open_plan();
+	struct json_object *o = json_object_new_object(), *v;
+	struct workloads reg;
+	struct workload *batch;
+
+	cfg_levels.levels[0].sched.policy = SCHED_CFG_FIFO;
+	registry(&reg);
+	add(&reg, 0, "detector", "tiny", 30);
+	batch = add(&reg, 3, "batch", "small", 0);
+	workload_set_rate(&reg, batch, 4);
+	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, 1 * MS), 1);
+	cr_assert_eq(ap->nr_dnns, 1, "the fifo level's DNN is not planned");
+	cr_assert_str_eq(ap->pb->dnn[0].name, "best-effort/batch");
+	cr_assert_float_eq(ap->pb->dnn[0].rate_hz, 4, 1e-9);
+	cr_assert_leq(ap->res.estimate.throughput[0], 4 + 1e-9, "held to its rate");
+	cr_assert_eq(agent_plan_find(ap, reg.wl[0]->id), -1);
+	agent_plan_workload_json(ap, &cfg_levels, reg.wl[0], o);
+	cr_assert(json_object_object_get_ex(o, "plan_state", &v));
+	cr_assert_str_eq(json_object_get_string(v), "real time");
+
+	/* A new rate is a new problem. */
+	workload_set_rate(&reg, batch, 2);
+	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, 2 * MS), 1);
+	cr_assert_float_eq(ap->pb->dnn[0].rate_hz, 2, 1e-9);
+	json_object_put(o);
+	free_registry(&reg);
+	close_plan(ap);
+}
+
 Test(agent_plan, critical_takes_rank_one_and_a_latency_target)
 {
 	struct agent_plan *ap = open_plan();
@@ -450,7 +481,7 @@ Test(agent_plan, status_json_says_what_the_planner_decided)
 	add(&reg, 2, "shell", NULL, 0);
 	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, 1 * MS), 1);
 
-	agent_plan_workload_json(ap, reg.wl[0], o);
+	agent_plan_workload_json(ap, &cfg_levels, reg.wl[0], o);
 	cr_assert(json_object_object_get_ex(o, "plan_state", &v));
 	cr_assert_str_eq(json_object_get_string(v), "planned");
 	cr_assert(json_object_object_get_ex(o, "model", &v));
@@ -461,7 +492,7 @@ Test(agent_plan, status_json_says_what_the_planner_decided)
 	cr_assert(json_object_object_get_ex(plan, "throughput", &v));
 	cr_assert_gt(json_object_get_double(v), 0);
 
-	agent_plan_workload_json(ap, reg.wl[1], u);
+	agent_plan_workload_json(ap, &cfg_levels, reg.wl[1], u);
 	cr_assert(json_object_object_get_ex(u, "plan_state", &v));
 	cr_assert_str_eq(json_object_get_string(v), "unmodeled");
 	cr_assert(json_object_object_get_ex(u, "plan", &v) && !v);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client_fixture.h"
+#include "clock.h"
 
 TestSuite(client, .init = client_fixture_setup, .fini = client_fixture_teardown);
 
@@ -247,6 +248,72 @@ Test(client, agent_assignment_reaches_the_client)
 	cr_assert_eq(client_capture_end(out, sizeof(out)), 0, "managed: silent, got %s", out);
 
 	client_shm_unmap(s);
+	triage_client_close(c);
+}
+
+static void write_agent_pid(pid_t pid)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/triaged.pid", client_run_dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "%d\n", (int)pid);
+	fclose(f);
+}
+
+static double wait_ms(struct triage_client *c, unsigned timeout_ms, bool *managed)
+{
+	uint64_t t0 = mono_ns();
+
+	*managed = triage_client_wait(c, timeout_ms);
+	return (double)(mono_ns() - t0) / 1e6;
+}
+
+Test(client, wait_returns_at_once_without_a_live_agent_and_when_taken_on)
+{
+	struct triage_client_shm *s;
+	struct triage_client *c;
+	bool managed;
+	pid_t dead = fork(), agent;
+
+	if (!dead)
+		_exit(0);
+	cr_assert_gt(dead, 0);
+	waitpid(dead, NULL, 0);
+	c = client_open_ok(&client_resnet);
+	/* No triaged.pid, then one naming a process that is gone. */
+	cr_assert_lt(wait_ms(c, 2000, &managed), 100);
+	cr_assert_not(managed);
+	write_agent_pid(dead);
+	cr_assert_lt(wait_ms(c, 2000, &managed), 100);
+	cr_assert_not(managed);
+
+	/* A live agent that does not answer: the whole timeout, unmanaged. */
+	write_agent_pid(getpid());
+	cr_assert_geq(wait_ms(c, 150, &managed), 150);
+	cr_assert_not(managed);
+
+	/* An agent that takes it on 100 ms from now. */
+	agent = fork();
+	if (!agent) {
+		usleep(100 * 1000);
+		s = client_agent_map(getppid());
+		client_shm_write_assignment(s, NULL, 0, 1000, (int)getppid());
+		_exit(0);
+	}
+	cr_assert_gt(agent, 0);
+	{
+		double took = wait_ms(c, 2000, &managed);
+
+		cr_assert(managed);
+		cr_assert(took >= 90 && took < 1500, "took %.0f ms", took);
+	}
+	waitpid(agent, NULL, 0);
+	/* Taken on already: at once. */
+	cr_assert_lt(wait_ms(c, 2000, &managed), 50);
+	cr_assert(managed);
 	triage_client_close(c);
 }
 
