@@ -71,7 +71,7 @@ write_config "$PLAIN" "$ROOT"
 # A fifth level for SCHED_IDLE; critical fifo at 15, high rr by rank (20 - 2).
 jq '.levels[0].sched = {"policy": "fifo", "priority": 15, "budget_pct": 50}
     | .levels[1].sched = {"policy": "rr"}
-    | .levels[3].sched = {"policy": "batch", "nice": 5}
+    | .levels[3].sched = {"policy": "batch", "nice": 5, "uclamp_max": 512}
     | .levels += [{"name": "background", "rank": 5, "weight": 1, "sched": {"policy": "idle"}}]
     | .guard = {"window_ms": 500, "behave_ms": 1000}' "$PLAIN" >"$CONF"
 
@@ -111,6 +111,15 @@ check "SCHED_FIFO 15 on every thread of a critical workload" wait_for 3 all_thre
 check "SCHED_RR at the priority of rank 2 (18) on a high workload" wait_for 3 all_threads "${PIDS[1]}" "2 18 0"
 check "SCHED_BATCH at nice 5 on a best-effort workload" wait_for 3 all_threads "${PIDS[2]}" "3 0 5"
 check "SCHED_IDLE on a background workload" wait_for 3 all_threads "${PIDS[3]}" "5 0 0"
+# uclamp_max 512 on the batch level: set where the kernel has utilization
+# clamps (/proc/PID/sched shows them), else one warning and the class alone.
+if grep -q '^uclamp' "/proc/self/sched" 2>/dev/null; then
+	check "uclamp_max 512 on the batch workload's threads" wait_for 3 bash -c \
+		"grep -q '^uclamp.max *: *512' /proc/${PIDS[2]}/sched"
+else
+	check "no uclamp in this kernel: one warning, the class set all the same" bash -c \
+		"[ \$(grep -c 'no utilization clamps (CONFIG_UCLAMP_TASK)' '$LOG') -eq 1 ]"
+fi
 wait_for 5 bash -c "[ \$(ls /proc/$CRIT/task | wc -l) -ge 4 ]"
 check "a thread born later is real time too" wait_for 3 all_threads "$CRIT" "1 15 0"
 check "sched.json journals every thread with the class it had (SCHED_OTHER)" \
