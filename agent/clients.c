@@ -525,8 +525,8 @@ static int stages_of(const struct agent *a, int i, struct triage_client_assign_s
 	const struct plan_platform *p = &a->plan.platform;
 	const struct plan_dnn_map *m = &a->plan.res.mapping.dnn[i];
 
-	*expected_cores = 0;
 	CPU_ZERO(all);
+	*expected_cores = 0;
 	for (int s = 0; s < m->nr_stages && s < TRIAGE_CLIENT_MAX_STAGES; s++) {
 		const struct plan_stage *st = &m->stages[s];
 		const struct plan_unit *u = &p->units[st->unit];
