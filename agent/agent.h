@@ -14,6 +14,7 @@
 #include "cgroup/cgroup.h"
 #include "clients.h"
 #include "config/config.h"
+#include "doctor/doctor.h"
 #include "policy/protect.h"
 #include "sensors/sensors.h"
 #include "policy/workloads.h"
@@ -47,6 +48,7 @@ struct agent {
 	 * scan alone in CPU time (which another process's load cannot
 	 * inflate), for status. */
 	struct cost_ring tick_cost, tick_cpu, scan_cpu;
+	struct doctor_report probe; /* what the start-up probe found (the GPU in status) */
 };
 
 /* Records one run's cost (requests.c, beside its view in status). */

@@ -125,6 +125,7 @@ static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 	json_object_object_add(o, "tick_cpu", cost_json(&a->tick_cpu));
 	json_object_object_add(o, "clients_scan_cpu", cost_json(&a->scan_cpu));
 	json_object_object_add(o, "sched", agent_sched_json(a));
+	json_object_object_add(o, "gpu", doctor_gpu_json(&a->probe));
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *lc = &a->cfg.levels[i];
 		struct json_object *l = json_object_new_object(), *wls = json_object_new_array();

@@ -113,6 +113,9 @@ static void print_status(struct json_object *st)
 
 	printf("cgroups %s, sensors %s, tick %d ms\n", json_object_get_string(field(st, "cgroup_mode")),
 	       json_object_get_string(field(st, "sensors")), json_object_get_int(field(st, "tick_ms")));
+	if (field(st, "gpu"))
+		printf("gpu: %s%s\n", json_object_get_boolean(field(field(st, "gpu"), "driver")) ? "" : "none: ",
+		       json_object_get_string(field(field(st, "gpu"), "detail")));
 	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %8s %6s  %s\n", "LEVEL", "RANK", "WEIGHT",
 	       "QUOTA", "WORKLOAD", "PROCS", "CPU%", "WAIT-AVG", "WAIT-P50", "WAIT-P99", "INTF%",
 	       "CLASS");

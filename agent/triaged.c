@@ -531,7 +531,7 @@ int main(int argc, char **argv)
 	struct loop lp = { .signal_fd = -1, .tick_fd = -1, .status_fd = -1, .inotify_fd = -1,
 			   .ctl_fd = -1, .epoll_fd = -1, .lock_fd = -1 };
 	static struct agent a = { .quota_ok = true };
-	struct doctor_report probe;
+	struct doctor_report *probe = &a.probe;
 	struct options o;
 	int status = 1, left;
 
@@ -544,22 +544,22 @@ int main(int argc, char **argv)
 		       a.cfg.nr_levels, a.cfg.nr_rules);
 		return 0;
 	}
-	doctor_probe(&probe, NULL);
+	doctor_probe(probe, NULL);
 	if (o.doctor) {
-		agent_plan_doctor(&a.cfg.planner, &probe);
-		doctor_print(&probe, stdout);
+		agent_plan_doctor(&a.cfg.planner, probe);
+		doctor_print(probe, stdout);
 		return 0;
 	}
 	if (geteuid() != 0) {
 		log_err("must run as root: it changes cgroups and loads BPF programs");
 		return 1;
 	}
-	if (!probe.cg_ok) {
-		log_err("cgroups: %s", probe.cg_err);
+	if (!probe->cg_ok) {
+		log_err("cgroups: %s", probe->cg_err);
 		return 1;
 	}
-	a.cg = probe.cg;
-	doctor_log_missing(&probe);
+	a.cg = probe->cg;
+	doctor_log_missing(probe);
 	if (mkdir(a.cfg.run_dir, 0755) && errno != EEXIST) {
 		log_err("cannot create %s: %s", a.cfg.run_dir, strerror(errno));
 		return 1;

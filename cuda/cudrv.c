@@ -109,7 +109,7 @@ static int load(void)
 	CUresult r;
 
 	if (!path || !*path)
-		path = "libcuda.so.1";
+		path = TRIAGE_LIBCUDA_DEFAULT;
 	cu.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!cu.lib) {
 		const char *why = dlerror();

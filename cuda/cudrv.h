@@ -18,6 +18,7 @@
 #include <cuda.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <triage/gpu.h>
 
 struct cudrv {
 	void *lib;
@@ -79,7 +80,7 @@ struct cudrv {
 extern struct cudrv cu;
 
 /* Where to load the driver from: $TRIAGE_LIBCUDA, else "libcuda.so.1". */
-#define CUDRV_LIBRARY_ENV "TRIAGE_LIBCUDA"
+#define CUDRV_LIBRARY_ENV TRIAGE_LIBCUDA_ENV
 
 /* Loads the driver, resolves every required entry point, runs cuInit(0)
  * and counts the devices. Idempotent. Returns 0, or with one line in err:

@@ -15,6 +15,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include <triage/gpu.h>
 
 #include "cpulist.h"
 #include "doctor/doctor.h"
@@ -156,24 +158,92 @@ static void probe_clusters(struct doctor_report *r, const char *sysfs_root)
 	snprintf(r->cluster_source, sizeof(r->cluster_source), "physical_package_id (no cpufreq)");
 }
 
+/* The driver API's CUdevice_attribute numbers (cuda.h; the agent builds
+ * without the toolkit, and these never change). */
+enum {
+	CU_ATTR_SMS = 16,
+	CU_ATTR_INTEGRATED = 18,
+	CU_ATTR_CC_MAJOR = 75,
+	CU_ATTR_CC_MINOR = 76,
+};
+
+/* Device 0 as the driver describes it: what triage-gpud would run on. */
+static void describe_gpu(struct doctor_report *r, void *lib, int count)
+{
+	int (*get)(int *, int) = (int (*)(int *, int))dlsym(lib, "cuDeviceGet");
+	int (*name)(char *, int, int) = (int (*)(char *, int, int))dlsym(lib, "cuDeviceGetName");
+	int (*attr)(int *, int, int) = (int (*)(int *, int, int))dlsym(lib, "cuDeviceGetAttribute");
+	int (*version)(int *) = (int (*)(int *))dlsym(lib, "cuDriverGetVersion");
+	int dev = 0, drv = 0, integrated = -1;
+
+	snprintf(r->cuda_detail, sizeof(r->cuda_detail), "%d device(s)", count);
+	if (!get || !name || !attr || get(&dev, 0))
+		return;
+	if (name(r->cuda_name, (int)sizeof(r->cuda_name), dev))
+		r->cuda_name[0] = '\0';
+	if (attr(&r->cuda_sms, CU_ATTR_SMS, dev))
+		r->cuda_sms = 0;
+	if (attr(&r->cuda_cc_major, CU_ATTR_CC_MAJOR, dev) ||
+	    attr(&r->cuda_cc_minor, CU_ATTR_CC_MINOR, dev))
+		r->cuda_cc_major = r->cuda_cc_minor = 0;
+	if (attr(&integrated, CU_ATTR_INTEGRATED, dev))
+		integrated = -1;
+	r->cuda_integrated = integrated;
+	if (version && version(&drv))
+		drv = 0;
+	r->cuda_driver_version = drv;
+	snprintf(r->cuda_detail, sizeof(r->cuda_detail),
+		 "%s, compute capability %d.%d, %d SMs, %s, driver %d.%d%s", r->cuda_name,
+		 r->cuda_cc_major, r->cuda_cc_minor, r->cuda_sms,
+		 integrated < 0 ? "integrated or discrete unknown"
+		 : integrated	? "integrated (host memory shared)"
+				: "discrete",
+		 drv / 1000, drv % 1000 / 10, count > 1 ? " (device 0 of several)" : "");
+}
+
+struct json_object *doctor_gpu_json(const struct doctor_report *r)
+{
+	struct json_object *o = json_object_new_object();
+	char cc[16];
+
+	json_object_object_add(o, "driver", json_object_new_boolean(r->cuda_driver));
+	json_object_object_add(o, "detail", json_object_new_string(r->cuda_detail));
+	if (!r->cuda_driver)
+		return o;
+	snprintf(cc, sizeof(cc), "%d.%d", r->cuda_cc_major, r->cuda_cc_minor);
+	json_object_object_add(o, "name", json_object_new_string(r->cuda_name));
+	json_object_object_add(o, "sms", json_object_new_int(r->cuda_sms));
+	json_object_object_add(o, "compute_capability", json_object_new_string(cc));
+	json_object_object_add(o, "integrated", r->cuda_integrated < 0
+							? NULL
+							: json_object_new_boolean(r->cuda_integrated));
+	json_object_object_add(o, "driver_version", json_object_new_int(r->cuda_driver_version));
+	return o;
+}
+
 static void probe_cuda(struct doctor_report *r)
 {
-	void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	const char *path = getenv(TRIAGE_LIBCUDA_ENV);
+	void *lib;
 	int (*cu_init)(unsigned int);
 	int (*cu_count)(int *);
 	int count = 0;
 
+	if (!path || !*path)
+		path = TRIAGE_LIBCUDA_DEFAULT;
+	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
-		snprintf(r->cuda_detail, sizeof(r->cuda_detail), "libcuda.so.1 not found");
+		snprintf(r->cuda_detail, sizeof(r->cuda_detail), "%s not found", path);
 		return;
 	}
 	cu_init = (int (*)(unsigned int))dlsym(lib, "cuInit");
 	cu_count = (int (*)(int *))dlsym(lib, "cuDeviceGetCount");
 	if (cu_init && cu_count && cu_init(0) == 0 && cu_count(&count) == 0 && count > 0) {
 		r->cuda_driver = true;
-		snprintf(r->cuda_detail, sizeof(r->cuda_detail), "%d device(s)", count);
+		describe_gpu(r, lib, count);
 	} else {
-		snprintf(r->cuda_detail, sizeof(r->cuda_detail), "driver present, no usable device");
+		snprintf(r->cuda_detail, sizeof(r->cuda_detail), "%s: driver present, no usable device",
+			 path);
 	}
 	dlclose(lib);
 }

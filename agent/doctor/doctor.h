@@ -32,7 +32,12 @@ struct doctor_report {
 	char proc_detail[256];
 	enum sensors_kind sensors_auto; /* what --sensors auto would take */
 	bool cuda_driver;
-	char cuda_detail[128];
+	char cuda_detail[256];
+	/* Device 0 where the driver has one ("" / 0 where not said). */
+	char cuda_name[128];
+	int cuda_sms, cuda_cc_major, cuda_cc_minor;
+	int cuda_integrated; /* 1, 0, or -1: the driver did not say */
+	int cuda_driver_version; /* 12060 for CUDA 12.6 */
 	char gpu_devfreq[512]; /* devfreq directory of the GPU, "" if none */
 	char gpu_name[64];
 	int nr_cpus_online;
@@ -49,6 +54,13 @@ void doctor_probe(struct doctor_report *r, const char *sysfs_root);
 
 /* Prints the table: feature, state, what it means for triage. */
 void doctor_print(const struct doctor_report *r, FILE *out);
+
+struct json_object;
+
+/* The GPU as the probe found it, for status: {"driver": false, "detail"}
+ * without one; name, sms, compute_capability, integrated (null: not
+ * said), driver_version beside them with one. */
+struct json_object *doctor_gpu_json(const struct doctor_report *r);
 
 /* Logs one warning line per missing piece that turns a feature off. */
 void doctor_log_missing(const struct doctor_report *r);

@@ -28,6 +28,11 @@
 /* Shares are per mille of the GPU's block slots; this one means no cap. */
 #define TRIAGE_GPU_SHARE_FULL 1000
 
+/* Where every triage program loads the CUDA driver from: $TRIAGE_LIBCUDA
+ * (the stand-in driver in tests), else "libcuda.so.1". */
+#define TRIAGE_LIBCUDA_ENV "TRIAGE_LIBCUDA"
+#define TRIAGE_LIBCUDA_DEFAULT "libcuda.so.1"
+
 struct triage_gpu_share {
 	char name[TRIAGE_NAME_MAX]; /* workload (DNN) name, NUL-terminated */
 	uint32_t permille;	    /* 0..TRIAGE_GPU_SHARE_FULL */

@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_agent() {
-	"$BUILD/triaged" --config "$CONF" -v >>"$LOG" 2>&1 &
+	TRIAGE_LIBCUDA=$BUILD/fake-libcuda.so "$BUILD/triaged" --config "$CONF" -v >>"$LOG" 2>&1 &
 	AGENT=$!
 	wait_for 10 test -S "$RUN/ctl.sock"
 }
@@ -126,6 +126,18 @@ else
 	not_ok "protection loop cut the best-effort quota" "quota still $(quota_of best-effort); $(grep -c cut "$LOG") cuts logged"
 fi
 check "decisions are logged with -v" grep -q 'cut best-effort' "$LOG"
+
+# The GPU as the start-up probe found it: the stand-in driver where it is
+# built (TRIAGE_LIBCUDA, as every triage program reads it), else none.
+if [ -e "$BUILD/fake-libcuda.so" ]; then
+	check "status shows the GPU the driver describes: name, SMs, compute capability, integrated" \
+		bash -c "'$CTL' status --json | jq -e '.gpu.driver == true and (.gpu.name | startswith(\"triage CPU fake\"))
+			and .gpu.sms == 16 and .gpu.compute_capability == \"8.7\" and .gpu.integrated == true' >/dev/null"
+	check "triagectl status prints it" bash -c "'$CTL' status | grep -q '^gpu: triage CPU fake.*16 SMs, integrated'"
+else
+	check "status says there is no GPU driver" bash -c \
+		"'$CTL' status --json | jq -e '.gpu.driver == false and (.gpu.detail | length > 0)' >/dev/null"
+fi
 
 both_busy() { "$CTL" status --json | jq -e '[.levels[].workloads[] | select(.cpu_pct > 1)] | length == 2' >/dev/null; }
 check "status --json lists both workloads with CPU use" wait_for 3 both_busy

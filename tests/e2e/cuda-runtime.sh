@@ -54,6 +54,20 @@ else
 	not_ok "cuda-runtime: triage-gpubench on the fake driver" "$(tail -n 2 "$TMP/bench" | tr '\n' ' ')"
 fi
 
+# --- triaged --doctor describes the GPU (no root needed) -----------------------------
+out=$(TRIAGE_LIBCUDA=$FAKE "$BUILD/triaged" --doctor 2>&1 | grep '^CUDA driver')
+if [[ $out == *" yes "*"triage CPU fake"*"compute capability 8.7, 16 SMs, integrated (host memory shared), driver 12.6"* ]]; then
+	ok "cuda-runtime: triaged --doctor names the GPU, its compute capability, SMs and memory"
+else
+	not_ok "cuda-runtime: triaged --doctor on the fake driver" "$out"
+fi
+out=$(TRIAGE_LIBCUDA=$TMP/no-such-libcuda.so "$BUILD/triaged" --doctor 2>&1 | grep -A1 '^CUDA driver')
+if [[ $out == *" NO "*"no-such-libcuda.so not found"*"GPU coordination off"* ]]; then
+	ok "cuda-runtime: triaged --doctor without a driver says which library it looked for"
+else
+	not_ok "cuda-runtime: triaged --doctor without a driver" "$out"
+fi
+
 # --- no driver at all ------------------------------------------------------------------
 out=$(TRIAGE_LIBCUDA=$TMP/no-such-libcuda.so "$BUILD/gpu-tests" 2>&1)
 if [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ $out == "skip - gpu: no CUDA driver: "* ]]; then

@@ -210,6 +210,9 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
 	case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR:
 		*value = 7;
 		return CUDA_SUCCESS;
+	case CU_DEVICE_ATTRIBUTE_INTEGRATED: /* sm_87: an Orin's */
+		*value = 1;
+		return CUDA_SUCCESS;
 	default:
 		return CUDA_ERROR_INVALID_VALUE;
 	}
