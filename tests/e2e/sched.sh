@@ -42,9 +42,14 @@ cg_procs_under() {
 }
 
 start_agent() { # CONFIG
+	local t0=$SECONDS
 	"$BUILD/triaged" --config "$1" -v >>"$LOG" 2>&1 &
 	AGENT=$!
-	wait_for 10 test -S "$RUN/ctl.sock"
+	wait_for 20 test -S "$RUN/ctl.sock" && return 0
+	# Said, so that a slow or failed start is told from what follows it.
+	echo "# triaged --config $1: no control socket after $((SECONDS - t0)) s (pid $AGENT $(kill -0 "$AGENT" 2>/dev/null && echo runs || echo gone)); its log ends:"
+	tail -n 8 "$LOG" | sed 's/^/#   /'
+	return 1
 }
 stop_agent() { # SIGNAL
 	kill "-$1" "$AGENT"
