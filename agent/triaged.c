@@ -38,8 +38,17 @@ enum loop_source { SRC_SIGNAL, SRC_TICK, SRC_STATUS, SRC_INOTIFY, SRC_CTL, SRC_S
 
 struct loop {
 	int epoll_fd, signal_fd, tick_fd, status_fd, inotify_fd, ctl_fd, lock_fd;
-	uint64_t last_tick_ns, last_status_ns, last_rules_ns;
+	uint64_t last_tick_ns, last_status_ns, last_rules_ns, last_reconcile_ns;
 };
+
+/* Where memberships are mirrored across v1 hierarchies or tgids tagged
+ * for the sensors, how often the tick does it: reading every workload's
+ * cgroup.procs in every hierarchy was most of a tick's cost (about 20
+ * opens a tick for three workloads on a hybrid machine), paid at the
+ * agent's real-time priority. Placements by the agent (triagectl, a
+ * client's take-on, a rule) reconcile at once; what this delays is a
+ * process moved in by hand or forked by a member, by at most this. */
+#define AGENT_RECONCILE_MS 200
 
 struct options {
 	const char *config_path;
@@ -291,7 +300,7 @@ static int loop_open(struct agent *a, struct loop *lp)
 		log_err("epoll: %s", strerror(errno));
 		return -1;
 	}
-	lp->last_tick_ns = lp->last_status_ns = lp->last_rules_ns = mono_ns();
+	lp->last_tick_ns = lp->last_status_ns = lp->last_rules_ns = lp->last_reconcile_ns = mono_ns();
 	return 0;
 }
 
@@ -354,8 +363,11 @@ static void on_tick(struct agent *a, struct loop *lp)
 		lp->last_rules_ns = now;
 		rules_scan(&a->reg);
 	}
-	if (workloads_reconcile_each_tick(&a->reg))
+	if (workloads_reconcile_each_tick(&a->reg) &&
+	    now - lp->last_reconcile_ns >= AGENT_RECONCILE_MS * 1000000ull) {
+		lp->last_reconcile_ns = now;
 		workloads_reconcile(&a->reg);
+	}
 	agent_sched_tick(a, now);
 	if (!a->sensors)
 		return;

@@ -98,11 +98,12 @@ void workload_set_rate(struct workloads *reg, struct workload *w, double rate_hz
 
 /* Keeps membership consistent across hierarchies (a pid echoed into one is
  * put into the others) and the tgid tags current where tasks have no v2
- * cgroup id or the sensors tag by process only. Cheap enough for every
- * tick. */
+ * cgroup id or the sensors tag by process only. A read of every
+ * workload's cgroup.procs in every hierarchy: the tick does it every few
+ * ticks (triaged.c), placements at once. */
 void workloads_reconcile(struct workloads *reg);
 
-/* Whether membership must be reconciled every tick (hierarchies to mirror
+/* Whether membership must be reconciled by the tick (hierarchies to mirror
  * or tgid tags to keep); otherwise only the process counts are at stake
  * and once per status period is enough. */
 bool workloads_reconcile_each_tick(const struct workloads *reg);
