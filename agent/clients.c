@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "cpulist.h"
-#include "config/config_sched.h"
 #include "policy/affinity.h"
 #include "policy/claim.h"
 #include "agent.h"
@@ -484,7 +483,7 @@ static void set_to_words(const cpu_set_t *set, uint64_t *words)
  * the CPUs where they would preempt the others. */
 static bool runs_whole(const struct agent *a, const struct agent_client *c)
 {
-	return config_sched_realtime(&a->cfg.levels[c->level].sched);
+	return agent_plan_outside(&a->cfg, c->level);
 }
 
 static int whole_stage(const struct agent *a, const struct agent_client *c,
@@ -493,7 +492,6 @@ static int whole_stage(const struct agent *a, const struct agent_client *c,
 	const struct level_cfg *lv = &a->cfg.levels[c->level];
 	int cpus;
 
-	CPU_ZERO(all);
 	if (!lv->cpus[0] || cpulist_parse(lv->cpus, strlen(lv->cpus), CPU_SETSIZE, 0, all) <= 0) {
 		const struct plan_platform *p = &a->plan.platform;
 

@@ -39,6 +39,8 @@
 
 #include "clock.h"
 #include "errbuf.h"
+#include "fsutil.h"
+#include "numparse.h"
 #include "quantile.h"
 #include "client_shm.h"
 #include "triage/client.h"
@@ -528,25 +530,16 @@ void triage_client_applied(struct triage_client *c, uint64_t gen)
 	client_shm_client_end(s);
 }
 
-/* The agent's pid from its pid file when that process lives, else 0. */
-static pid_t live_agent(const struct triage_client *c)
+/* Whether the agent's pid file names a process that lives. */
+static bool live_agent(const struct triage_client *c)
 {
-	char buf[32];
+	char buf[32], why[128];
 	long pid;
-	ssize_t n;
-	int fd = open(c->pid_file, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 0 || pid > INT_MAX || (kill((pid_t)pid, 0) && errno == ESRCH))
-		return 0;
-	return (pid_t)pid;
+	if (read_first_line(c->pid_file, buf, sizeof(buf)) ||
+	    num_parse_long(buf, 1, INT_MAX, &pid, why, sizeof(why)))
+		return false;
+	return !kill((pid_t)pid, 0) || errno != ESRCH;
 }
 
 bool triage_client_wait(struct triage_client *c, unsigned timeout_ms)

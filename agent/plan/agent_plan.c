@@ -134,9 +134,9 @@ const struct plan_model *agent_plan_model(struct agent_plan *ap, const char *nam
 	return m;
 }
 
-bool agent_plan_outside(const struct triage_config *cfg, const struct workload *w)
+bool agent_plan_outside(const struct triage_config *cfg, int level)
 {
-	return config_sched_realtime(&cfg->levels[w->level].sched);
+	return config_sched_realtime(&cfg->levels[level].sched);
 }
 
 int agent_plan_find(const struct agent_plan *ap, uint32_t wl_id)
@@ -176,7 +176,7 @@ static int collect_mix(const struct triage_config *cfg, const struct workloads *
 		 * on any CPU (clients.c): not the plan's to map. The others
 		 * are planned on what it leaves, which their measured
 		 * throughput teaches the estimates. */
-		if (!w->model[0] || agent_plan_outside(cfg, w))
+		if (!w->model[0] || agent_plan_outside(cfg, w->level))
 			continue;
 		memset(&d, 0, sizeof(d));
 		d.wl_id = w->id;

@@ -160,9 +160,9 @@ int agent_plan_find(const struct agent_plan *ap, uint32_t wl_id);
 /* For `triagectl status` (agent_plan_json.c): the planner's state and last
  * decision, and what it says of one workload (added to its object). */
 struct json_object *agent_plan_json(const struct agent_plan *ap, uint64_t now_ns);
-/* Whether w is left out of every plan: a DNN of a real-time level, which
- * runs whole on its level's CPUs. */
-bool agent_plan_outside(const struct triage_config *cfg, const struct workload *w);
+/* Whether the DNNs of level are left out of every plan: those of a
+ * real-time level, which run whole on the level's CPUs (clients.c). */
+bool agent_plan_outside(const struct triage_config *cfg, int level);
 
 void agent_plan_workload_json(const struct agent_plan *ap, const struct triage_config *cfg,
 			      const struct workload *w,
