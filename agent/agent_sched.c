@@ -451,8 +451,13 @@ static void guard_workload(struct agent *a, struct workload *w, uint64_t now_ns)
 
 void agent_sched_workload(struct agent *a, struct workload *w)
 {
-	if (a->cfg.levels[w->level].sched.policy != SCHED_CFG_KEEP)
-		apply_workload(a, w);
+	if (a->cfg.levels[w->level].sched.policy == SCHED_CFG_KEEP)
+		return;
+	/* A new workload's group has no real-time runtime yet (v1): the
+	 * kernel refuses SCHED_FIFO there until it has its share. */
+	if (a->sched.rt_groups)
+		share_rt_runtime(a);
+	apply_workload(a, w);
 }
 
 void agent_sched_tick(struct agent *a, uint64_t now_ns)

@@ -294,6 +294,32 @@ check "a fifo level's client runs one stage of every layer, a SCHED_FIFO thread 
 kill "$WHOLE" 2>/dev/null
 wait "$WHOLE" 2>/dev/null
 PIDS=()
+# The class comes with the take-on: a client that waits for it
+# (triage_client_wait) is SCHED_FIFO the moment the wait returns, before
+# the agent's next tick. libtriage through ctypes, as any program links it.
+python3 - "$BUILD/libtriage.so" "$RUN" >"$TMP/wait.out" 2>&1 <<'PY'
+import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1])
+class Info(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("model", ctypes.c_char_p), ("level", ctypes.c_char_p),
+                ("latency_ms", ctypes.c_double), ("rate_hz", ctypes.c_double), ("nr_layers", ctypes.c_int)]
+lib.triage_client_open.restype = ctypes.c_void_p
+lib.triage_client_open.argtypes = [ctypes.POINTER(Info), ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+lib.triage_client_wait.restype = ctypes.c_bool
+lib.triage_client_wait.argtypes = [ctypes.c_void_p, ctypes.c_uint]
+lib.triage_client_close.argtypes = [ctypes.c_void_p]
+err = ctypes.create_string_buffer(256)
+info = Info(b"waiter", b"squeezenet11", b"critical", 2000.0, 10.0, 10)
+c = lib.triage_client_open(ctypes.byref(info), sys.argv[2].encode(), err, 256)
+assert c, err.value
+managed = lib.triage_client_wait(c, 2000)
+policy = os.sched_getscheduler(0)
+lib.triage_client_close(c)
+print("managed", managed, "policy", policy)
+sys.exit(0 if managed and policy == os.SCHED_FIFO else 1)
+PY
+check "triage_client_wait returns taken on, already SCHED_FIFO ($(tr '\n' ' ' <"$TMP/wait.out"))" \
+	[ "$(tail -n 1 "$TMP/wait.out")" = "managed True policy 1" ]
 kill -TERM "$AGENT"
 wait "$AGENT"
 AGENT=
