@@ -260,16 +260,24 @@ static int timer_start(unsigned ms)
 	return fd;
 }
 
+/* The signals the loop takes through its signalfd. main() blocks them
+ * before it changes anything, so that one sent during start-up (a
+ * `systemctl stop` while BPF programs load) waits for the loop, which
+ * restores and exits, instead of killing the agent half set up. */
+static void stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
+}
+
 static int loop_open(struct agent *a, struct loop *lp)
 {
 	char err[256];
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	stop_signals(&mask);
 	signal(SIGPIPE, SIG_IGN);
 	lp->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	lp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -544,6 +552,7 @@ int main(int argc, char **argv)
 			   .ctl_fd = -1, .epoll_fd = -1, .lock_fd = -1 };
 	static struct agent a = { .quota_ok = true };
 	struct doctor_report *probe = &a.probe;
+	sigset_t stop;
 	struct options o;
 	int status = 1, left;
 
@@ -566,6 +575,8 @@ int main(int argc, char **argv)
 		log_err("must run as root: it changes cgroups and loads BPF programs");
 		return 1;
 	}
+	stop_signals(&stop);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	if (!probe->cg_ok) {
 		log_err("cgroups: %s", probe->cg_err);
 		return 1;

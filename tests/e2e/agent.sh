@@ -201,4 +201,19 @@ check "SIGTERM: control socket removed" [ ! -e "$RUN/ctl.sock" ]
 
 kill $HOG $CRIT 2>/dev/null
 wait 2>/dev/null
+
+# --- SIGTERM in the middle of start-up: taken by the loop, a clean exit --------------
+# Sent as soon as the agent has said its cgroup mode, while it still sets
+# up levels and sensors (the loop's signalfd comes last).
+: >"$LOG"
+"$BUILD/triaged" --config "$CONF" -v >>"$LOG" 2>&1 &
+AGENT=$!
+wait_for 10 grep -q 'cgroup mode' "$LOG"
+kill -TERM "$AGENT"
+wait "$AGENT"
+rc=$?
+AGENT=
+check "SIGTERM during start-up: the agent restores and exits 0 (exit $rc)" \
+	bash -c "[ $rc -eq 0 ] && grep -q 'Terminated: restoring and exiting' '$LOG' && grep -q 'every setting restored' '$LOG'"
+check "SIGTERM during start-up: no control socket left" [ ! -e "$RUN/ctl.sock" ]
 [ $T_FAILED -eq 0 ]
