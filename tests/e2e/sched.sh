@@ -45,9 +45,12 @@ start_agent() { # CONFIG
 	local t0=$SECONDS
 	"$BUILD/triaged" --config "$1" -v >>"$LOG" 2>&1 &
 	AGENT=$!
-	wait_for 20 test -S "$RUN/ctl.sock" && return 0
+	# An answer, not the socket file: a killed agent leaves its socket
+	# behind, and a start that found that one went on before the new
+	# agent listened (triagectl then met no agent).
+	wait_for 20 "$CTL" status >/dev/null && return 0
 	# Said, so that a slow or failed start is told from what follows it.
-	echo "# triaged --config $1: no control socket after $((SECONDS - t0)) s (pid $AGENT $(kill -0 "$AGENT" 2>/dev/null && echo runs || echo gone)); its log ends:"
+	echo "# triaged --config $1: no answer on its control socket after $((SECONDS - t0)) s (pid $AGENT $(kill -0 "$AGENT" 2>/dev/null && echo runs || echo gone)); its log ends:"
 	tail -n 8 "$LOG" | sed 's/^/#   /'
 	return 1
 }
