@@ -203,17 +203,23 @@ kill $HOG $CRIT 2>/dev/null
 wait 2>/dev/null
 
 # --- SIGTERM in the middle of start-up: taken by the loop, a clean exit --------------
-# Sent as soon as the agent has said its cgroup mode, while it still sets
-# up levels and sensors (the loop's signalfd comes last).
+# Sent as soon as the agent blocks SIGTERM (SigBlk in /proc/PID/status),
+# which it does before it changes anything, while it still sets up levels
+# and sensors (the loop's signalfd comes last).
 : >"$LOG"
 "$BUILD/triaged" --config "$CONF" -v >>"$LOG" 2>&1 &
 AGENT=$!
-wait_for 10 grep -q 'cgroup mode' "$LOG"
+term_blocked() { # SIGTERM is signal 15: bit 14 of the mask
+	local m
+	m=$(sed -n 's/^SigBlk:\t*//p' "/proc/$AGENT/status" 2>/dev/null)
+	[ -n "$m" ] && (( (0x$m >> 14) & 1 ))
+}
+wait_for 10 term_blocked
 kill -TERM "$AGENT"
 wait "$AGENT"
 rc=$?
 AGENT=
-check "SIGTERM during start-up: the agent restores and exits 0 (exit $rc)" \
+check "SIGTERM during start-up: the agent restores and exits 0 (exit $rc; log: $(tail -n 2 "$LOG" | tr '\n' ' '))" \
 	bash -c "[ $rc -eq 0 ] && grep -q 'Terminated: restoring and exiting' '$LOG' && grep -q 'every setting restored' '$LOG'"
 check "SIGTERM during start-up: no control socket left" [ ! -e "$RUN/ctl.sock" ]
 [ $T_FAILED -eq 0 ]
