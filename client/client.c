@@ -253,15 +253,6 @@ fail:
 	return ret;
 }
 
-static const char *run_dir_of(const char *run_dir)
-{
-	if (!run_dir || !*run_dir)
-		run_dir = getenv("TRIAGE_RUN_DIR");
-	if (!run_dir || !*run_dir)
-		run_dir = "/run/triage";
-	return run_dir;
-}
-
 struct triage_client *triage_client_open(const struct triage_client_info *info,
 					 const char *run_dir, char *err, size_t errlen)
 {
@@ -282,7 +273,7 @@ struct triage_client *triage_client_open(const struct triage_client_info *info,
 	c->nr_layers = (uint32_t)info->nr_layers;
 	snprintf(c->level, sizeof(c->level), "%s", info->level);
 	c->open_ns = mono_ns();
-	run_dir = run_dir_of(run_dir);
+	run_dir = run_dir_resolve(run_dir);
 
 	/* No run directory: no agent. Never create it, that is the agent's. */
 	if (stat(run_dir, &st) || !S_ISDIR(st.st_mode)) {

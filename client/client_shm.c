@@ -36,6 +36,7 @@
 
 #include "errbuf.h"
 #include "client_shm.h"
+#include "fsutil.h"
 #include "triage/gpu.h"
 #include "triage/seqlock.h"
 
@@ -296,11 +297,7 @@ int client_shm_dir(const char *run_dir, char *out, size_t len)
 {
 	int n;
 
-	if (!run_dir || !*run_dir)
-		run_dir = getenv("TRIAGE_RUN_DIR");
-	if (!run_dir || !*run_dir)
-		run_dir = "/run/triage";
-	n = snprintf(out, len, "%s/%s", run_dir, TRIAGE_CLIENT_DIR);
+	n = snprintf(out, len, "%s/%s", run_dir_resolve(run_dir), TRIAGE_CLIENT_DIR);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -50,7 +50,10 @@ int coord_policy_parse(const char *name)
 
 /* ---- setup and teardown ----------------------------------------------------- */
 
-static int lane_init(struct coord *c, struct lane *l, int cap)
+static int lane_stream(struct coord *c, struct lane *l, bool critical);
+
+/* A lane of cap launches in flight, each with its event, and its stream. */
+int coord_lane_init(struct coord *c, struct lane *l, int cap, bool critical)
 {
 	l->cap = cap;
 	l->ring = calloc((size_t)cap, sizeof(*l->ring));
@@ -64,10 +67,10 @@ static int lane_init(struct coord *c, struct lane *l, int cap)
 		if (r != CUDA_SUCCESS)
 			return cudrv_fail(r, c->err, c->errlen, "cuEventCreate");
 	}
-	return 0;
+	return lane_stream(c, l, critical);
 }
 
-static void lane_fini(struct lane *l)
+void coord_lane_fini(struct lane *l)
 {
 	if (l->stream)
 		cu.StreamDestroy(l->stream);
@@ -98,38 +101,57 @@ static int lane_stream(struct coord *c, struct lane *l, bool critical)
 	}
 }
 
+int coord_dnn_init(struct coord *c, int i, const struct coord_dnn *cfg)
+{
+	struct dnn_state *s = &c->dnn[i];
+	int nk = cfg->dnn ? cfg->dnn->nr_kernels : 0;
+
+	if (!nk) {
+		set_error(c->err, c->errlen, "coordinator: DNN %d has no kernels", i);
+		return -EINVAL;
+	}
+	if (!(cfg->share >= 0.0 && cfg->share <= 1.0) || !(cfg->rate_hz >= 0.0)) {
+		set_error(c->err, c->errlen,
+			  "coordinator: %s: share %g (0..1) or rate %g/s (>= 0) out of range",
+			  cfg->dnn->name, cfg->share, cfg->rate_hz);
+		return -EINVAL;
+	}
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->d = cfg->dnn;
+	s->st = &c->res->dnn[i];
+	s->name = cfg->name ? cfg->name : cfg->dnn->name;
+	s->critical = cfg->level == COORD_CRITICAL;
+	s->share = s->critical ? 1.0 : cfg->share;
+	s->period = s->critical && cfg->rate_hz > 0.0 ? 1.0 / cfg->rate_hz : 0.0;
+	s->lane = i;
+	s->covered = calloc((size_t)nk, sizeof(*s->covered));
+	s->launched_total = calloc((size_t)nk, sizeof(*s->launched_total));
+	s->done_total = calloc((size_t)nk, sizeof(*s->done_total));
+	if (!s->covered || !s->launched_total || !s->done_total) {
+		set_error(c->err, c->errlen, "coordinator: out of host memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void coord_dnn_fini(struct dnn_state *s)
+{
+	free(s->covered);
+	free(s->launched_total);
+	free(s->done_total);
+	free(s->queue);
+	memset(s, 0, sizeof(*s));
+}
+
 static int setup_dnns(struct coord *c, const struct coord_dnn *dnns)
 {
 	for (int i = 0; i < c->n; i++) {
-		struct dnn_state *s = &c->dnn[i];
-		const struct coord_dnn *cfg = &dnns[i];
-		int nk = cfg->dnn ? cfg->dnn->nr_kernels : 0;
+		int ret = coord_dnn_init(c, i, &dnns[i]);
 
-		if (!nk) {
-			set_error(c->err, c->errlen, "coordinator: DNN %d has no kernels", i);
-			return -EINVAL;
-		}
-		if (!(cfg->share >= 0.0 && cfg->share <= 1.0) || !(cfg->rate_hz >= 0.0)) {
-			set_error(c->err, c->errlen,
-				  "coordinator: %s: share %g (0..1) or rate %g/s (>= 0) out of range",
-				  cfg->dnn->name, cfg->share, cfg->rate_hz);
-			return -EINVAL;
-		}
-		s->cfg = cfg;
-		s->d = cfg->dnn;
-		s->st = &c->res->dnn[i];
-		s->name = cfg->name ? cfg->name : cfg->dnn->name;
-		s->critical = cfg->level == COORD_CRITICAL;
-		s->share = s->critical ? 1.0 : cfg->share;
-		s->period = s->critical && cfg->rate_hz > 0.0 ? 1.0 / cfg->rate_hz : 0.0;
-		s->covered = calloc((size_t)nk, sizeof(*s->covered));
-		s->launched_total = calloc((size_t)nk, sizeof(*s->launched_total));
-		s->done_total = calloc((size_t)nk, sizeof(*s->done_total));
-		if (!s->covered || !s->launched_total || !s->done_total) {
-			set_error(c->err, c->errlen, "coordinator: out of host memory");
-			return -ENOMEM;
-		}
-		c->nr_be += !s->critical;
+		if (ret)
+			return ret;
+		c->nr_be += !c->dnn[i].critical;
 	}
 	return 0;
 }
@@ -146,20 +168,17 @@ static int setup_lanes(struct coord *c)
 	}
 	if (c->o->policy == COORD_SEQUENTIAL) {
 		c->nr_lanes = 1;
-		ret = lane_init(c, &c->lanes[0], c->depth);
-		if (!ret)
-			ret = lane_stream(c, &c->lanes[0], false);
-		return ret;
+		for (int i = 0; i < c->n; i++)
+			c->dnn[i].lane = 0;
+		return coord_lane_init(c, &c->lanes[0], c->depth, false);
 	}
 	c->nr_lanes = c->n;
 	for (int i = 0; i < c->n; i++) {
 		struct dnn_state *s = &c->dnn[i];
 
-		s->lane = i;
 		/* A critical lane holds a whole inference in flight. */
-		ret = lane_init(c, &c->lanes[i], s->critical ? s->d->nr_kernels : c->depth);
-		if (!ret)
-			ret = lane_stream(c, &c->lanes[i], s->critical);
+		ret = coord_lane_init(c, &c->lanes[i], s->critical ? s->d->nr_kernels : c->depth,
+				      s->critical);
 		if (ret)
 			return ret;
 	}
@@ -185,7 +204,7 @@ static void teardown(struct coord *c)
 	for (int i = 0; i < c->nr_lanes; i++) {
 		if (c->lanes[i].stream)
 			cu.StreamSynchronize(c->lanes[i].stream);
-		lane_fini(&c->lanes[i]);
+		coord_lane_fini(&c->lanes[i]);
 	}
 	if (c->green_on)
 		gpu_green_destroy(&c->green);
@@ -193,12 +212,8 @@ static void teardown(struct coord *c)
 		cu.EventDestroy(c->ref);
 	if (c->shares_on)
 		gpu_shares_close(&c->shares);
-	for (int i = 0; i < c->n; i++) {
-		free(c->dnn[i].covered);
-		free(c->dnn[i].launched_total);
-		free(c->dnn[i].done_total);
-		free(c->dnn[i].queue);
-	}
+	for (int i = 0; i < c->n; i++)
+		coord_dnn_fini(&c->dnn[i]);
 }
 
 /* ---- the loop ----------------------------------------------------------------- */
@@ -220,7 +235,7 @@ static bool in_window(const struct coord *c, double t)
 /* The agent's shares, read again whenever its seq moved. A table that is
  * being written is read on a later turn; one of another ABI stops the
  * following, with the reason in the note. */
-static void poll_shares(struct coord *c)
+void coord_poll_shares(struct coord *c)
 {
 	struct triage_gpu_shares copy;
 	uint32_t seq;
@@ -315,7 +330,9 @@ static int finished(struct coord *c, const struct flight *f)
 		return 0;
 	/* In stream order, so every earlier slice of it has finished too. */
 	s->st->kernels_done++;
-	if (f->kernel != s->d->nr_kernels - 1)
+	/* Serving: an inference is done when its outputs are back
+	 * (cuda/coord_serve.c), not with its last kernel. */
+	if (f->kernel != s->d->nr_kernels - 1 || c->serve)
 		return 0;
 	t = gpu_time_of(c, f->ev);
 	s->inferences_done++;
@@ -329,7 +346,7 @@ static int finished(struct coord *c, const struct flight *f)
 	return 0;
 }
 
-static int poll_lanes(struct coord *c)
+int coord_poll_lanes(struct coord *c)
 {
 	for (int i = 0; i < c->nr_lanes; i++) {
 		struct lane *l = &c->lanes[i];
@@ -402,8 +419,8 @@ static int loop(struct coord *c)
 		} else if (now >= c->window_end) {
 			return 0;
 		}
-		poll_shares(c);
-		if ((ret = arrivals(c, now)) || (ret = poll_lanes(c)) || (ret = coord_submit(c)))
+		coord_poll_shares(c);
+		if ((ret = arrivals(c, now)) || (ret = coord_poll_lanes(c)) || (ret = coord_submit(c)))
 			return ret;
 	}
 }
@@ -422,7 +439,7 @@ static int drain(struct coord *c)
 		if (r != CUDA_SUCCESS)
 			return cudrv_fail(r, c->err, c->errlen, "draining the streams");
 	}
-	ret = poll_lanes(c);
+	ret = coord_poll_lanes(c);
 	if (ret)
 		return ret;
 	for (int i = 0; i < c->n; i++) {

@@ -106,4 +106,76 @@ int coord_run(struct gpu_device *g, const struct coord_dnn *dnns, int n,
 
 void coord_result_free(struct coord_result *res);
 
+/* ---- serving (cuda/coord_serve.c): triage-gpud's coordinator ----
+ *
+ * The same policies over stages that come and go (up to COORD_MAX_DNNS),
+ * each inference on a request: a stage's request starts when the previous
+ * one is done, its input is copied in on its stream before the first
+ * kernel and its outputs out after the last, and it is done when they are
+ * back. Critical stages launch whole requests at once; best-effort ones
+ * are kept `depth` launches ahead, sliced under elastic. One thread calls
+ * everything; coord_serve_poll() never blocks. */
+
+struct coord_copy {
+	CUdeviceptr dev;
+	void *host;
+	size_t bytes;
+};
+
+#define COORD_MAX_COPIES 9 /* out: the cut tensor and every model output */
+
+struct coord_stage {
+	struct gpu_dnn *dnn; /* built with gpu_dnn_build_stage(); outlives the stage */
+	enum coord_level level;
+	const char *name; /* its name in the GPU shares (copied) */
+	double share;	  /* best-effort: while the shares name it not */
+	int nr_in, nr_out;
+	struct coord_copy in[1], out[COORD_MAX_COPIES];
+};
+
+/* One request answered. */
+struct coord_done {
+	int id;		   /* coord_serve_add()'s */
+	int status;	   /* 0, or a negative errno (the GPU failed) */
+	double queued_s;   /* request to its first launch */
+	double gpu_s;	   /* input copied in to outputs copied back, GPU time */
+	uint64_t launches; /* of this request, slices included */
+	uint64_t slices;
+};
+
+struct coord_serve;
+
+/* o: policy (elastic, priority or multistream), depth, lookahead,
+ * rounds, shares_path; the run's durations are unused. */
+int coord_serve_create(struct gpu_device *g, const struct coord_opts *o, struct coord_serve **out,
+		       char *err, size_t errlen);
+void coord_serve_destroy(struct coord_serve *cs);
+
+/* Adds a stage; *id names it from then on. -ENOSPC when COORD_MAX_DNNS
+ * stages are served already. */
+int coord_serve_add(struct coord_serve *cs, const struct coord_stage *st, int *id, char *err,
+		    size_t errlen);
+
+/* Waits for the stage's work in flight (its stream), then drops it. */
+void coord_serve_remove(struct coord_serve *cs, int id);
+
+/* Queues a request of stage id; -EBUSY while its previous one is not
+ * done, -ENOENT for no such stage. */
+int coord_serve_request(struct coord_serve *cs, int id);
+
+/* One turn: the GPU shares, finished launches, new launches. Writes the
+ * requests answered since the last turn into done (at most max) and
+ * returns their number, or a negative errno with err (a launch the
+ * driver refused: every stage's work is then unusable). */
+int coord_serve_poll(struct coord_serve *cs, struct coord_done *done, int max, char *err,
+		     size_t errlen);
+
+/* Whether any request is queued or in flight: the caller may sleep when
+ * not. */
+bool coord_serve_busy(const struct coord_serve *cs);
+
+/* Stages served, and the share in force for stage id (1 for critical). */
+int coord_serve_count(const struct coord_serve *cs);
+double coord_serve_share(const struct coord_serve *cs, int id);
+
 #endif

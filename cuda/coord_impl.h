@@ -82,9 +82,26 @@ struct coord {
 	bool shares_on;
 	uint32_t shares_seq;
 
+	/* Serving (cuda/coord_serve.c): stages come and go, and every
+	 * inference, best-effort ones too, starts on a request. start runs
+	 * when a request starts, before its first kernel (the input's copy);
+	 * launched after its last kernel is launched (the outputs' copies and
+	 * the event that says they are back). */
+	bool serve;
+	int (*start)(struct coord *c, struct dnn_state *s);
+	int (*launched)(struct coord *c, struct dnn_state *s);
+
 	char *err;
 	size_t errlen;
 };
+
+/* Lanes and per-DNN state (cuda/coord.c), for the run and for serving. */
+int coord_dnn_init(struct coord *c, int i, const struct coord_dnn *cfg);
+void coord_dnn_fini(struct dnn_state *s);
+int coord_lane_init(struct coord *c, struct lane *l, int cap, bool critical);
+void coord_lane_fini(struct lane *l);
+void coord_poll_shares(struct coord *c);
+int coord_poll_lanes(struct coord *c);
 
 /* Issues whatever the policy launches now; 0 or a negative errno. */
 int coord_submit(struct coord *c);

@@ -43,26 +43,32 @@ int coord_queue_push(struct dnn_state *s, double t)
 	return 0;
 }
 
-/* Starts the oldest waiting request of a critical DNN. */
-static bool start_request(struct dnn_state *s)
+/* Starts the oldest waiting request of a critical DNN (of any DNN when
+ * serving): 1 when one started, 0 when none, or a negative errno. */
+static int start_request(struct coord *c, struct dnn_state *s)
 {
 	if (s->busy || !s->q_n)
-		return false;
+		return 0;
 	s->cur_arrival = s->queue[s->q_head];
 	s->q_head = (s->q_head + 1) % s->q_cap;
 	s->q_n--;
 	s->busy = s->launching = true;
-	return true;
+	if (c->start) {
+		int ret = c->start(c, s);
+
+		if (ret)
+			return ret;
+	}
+	return 1;
 }
 
 /* Moves the launcher past [begin, end) of its current kernel and, at the
  * end of an inference, checks that each kernel's grid was launched
  * exactly once. */
-static void advance(struct coord *c, struct dnn_state *s, uint32_t begin, uint32_t end)
+static int advance(struct coord *c, struct dnn_state *s, uint32_t begin, uint32_t end)
 {
 	const struct gpu_kernel *k = &s->d->kernels[s->next_kernel];
 
-	(void)c;
 	s->covered[s->next_kernel] += end - begin;
 	s->launched_total[s->next_kernel] += end - begin;
 	s->st->launches++;
@@ -70,11 +76,11 @@ static void advance(struct coord *c, struct dnn_state *s, uint32_t begin, uint32
 		s->st->slices++;
 	if (end < k->logical_blocks) {
 		s->next_begin = end;
-		return;
+		return 0;
 	}
 	s->next_begin = 0;
 	if (++s->next_kernel < s->d->nr_kernels)
-		return;
+		return 0;
 	for (int i = 0; i < s->d->nr_kernels; i++) {
 		if (s->covered[i] != s->d->kernels[i].logical_blocks)
 			s->st->coverage_errors++;
@@ -83,12 +89,16 @@ static void advance(struct coord *c, struct dnn_state *s, uint32_t begin, uint32
 	s->next_kernel = 0;
 	s->inferences_launched++;
 	s->launching = false;
+	return c->launched ? c->launched(c, s) : 0;
 }
 
 /* A run bounded by inferences launches exactly that many of each DNN,
- * so its counts are exact; otherwise best-effort DNNs never stop. */
+ * so its counts are exact; otherwise best-effort DNNs never stop. When
+ * serving, a best-effort DNN launches the request it started. */
 static bool wants_more(const struct coord *c, const struct dnn_state *s)
 {
+	if (c->serve)
+		return s->launching;
 	return !c->o->inferences || s->inferences_launched < c->o->inferences ||
 	       s->next_kernel || s->next_begin;
 }
@@ -121,8 +131,7 @@ static int launch(struct coord *c, struct dnn_state *s, struct lane *l, int vari
 	f->begin = begin;
 	f->end = end;
 	l->n++;
-	advance(c, s, begin, end);
-	return 0;
+	return advance(c, s, begin, end);
 }
 
 static int launch_whole(struct coord *c, struct dnn_state *s, struct lane *l)
@@ -139,18 +148,25 @@ static int submit_critical(struct coord *c)
 	for (int i = 0; i < c->n; i++) {
 		struct dnn_state *s = &c->dnn[i];
 		struct lane *l = &c->lanes[s->lane];
+		int ret;
 
 		if (!s->critical)
 			continue;
-		start_request(s);
-		while (s->launching && l->n < l->cap) {
-			int ret = launch_whole(c, s, l);
-
-			if (ret)
+		if ((ret = start_request(c, s)) < 0)
+			return ret;
+		while (s->launching && l->n < l->cap)
+			if ((ret = launch_whole(c, s, l)))
 				return ret;
-		}
 	}
 	return 0;
+}
+
+/* Serving: a best-effort DNN's waiting request starts. */
+static int start_best_effort(struct coord *c, struct dnn_state *s)
+{
+	int ret = c->serve && !s->critical ? start_request(c, s) : 0;
+
+	return ret < 0 ? ret : 0;
 }
 
 static int submit_whole_best_effort(struct coord *c)
@@ -158,13 +174,13 @@ static int submit_whole_best_effort(struct coord *c)
 	for (int i = 0; i < c->n; i++) {
 		struct dnn_state *s = &c->dnn[i];
 		struct lane *l = &c->lanes[s->lane];
+		int ret = start_best_effort(c, s);
 
-		while (!s->critical && l->n < c->depth && wants_more(c, s)) {
-			int ret = launch_whole(c, s, l);
-
-			if (ret)
+		if (ret)
+			return ret;
+		while (!s->critical && l->n < c->depth && wants_more(c, s))
+			if ((ret = launch_whole(c, s, l)))
 				return ret;
-		}
 	}
 	return 0;
 }
@@ -231,11 +247,14 @@ static int submit_elastic_best_effort(struct coord *c)
 	for (int i = 0; i < c->n; i++) {
 		struct dnn_state *s = &c->dnn[i];
 		struct lane *l = &c->lanes[s->lane];
+		int ret = start_best_effort(c, s);
 
+		if (ret)
+			return ret;
 		while (!s->critical && l->n < c->depth && wants_more(c, s)) {
 			struct slice_plan p = { 0 };
-			int ret = plan(c, s, &p);
 
+			ret = plan(c, s, &p);
 			if (ret)
 				return ret;
 			if (p.shared)
@@ -262,9 +281,14 @@ static int submit_sequential(struct coord *c)
 		for (int i = 0; i < c->n && !pick; i++)
 			if (c->dnn[i].critical && c->dnn[i].launching)
 				pick = &c->dnn[i];
-		for (int i = 0; i < c->n && !pick; i++)
-			if (c->dnn[i].critical && start_request(&c->dnn[i]))
+		for (int i = 0; i < c->n && !pick; i++) {
+			if (!c->dnn[i].critical)
+				continue;
+			if ((ret = start_request(c, &c->dnn[i])) < 0)
+				return ret;
+			if (ret)
 				pick = &c->dnn[i];
+		}
 		for (int t = 0; t < c->n && !pick; t++) {
 			struct dnn_state *s = &c->dnn[(c->rr + t) % c->n];
 

@@ -58,6 +58,11 @@ struct cudrv {
 	CUresult (*MemcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);
 	CUresult (*MemcpyDtoH)(void *dst, CUdeviceptr src, size_t bytes);
 	CUresult (*MemsetD32)(CUdeviceptr dst, unsigned int value, size_t count);
+	CUresult (*MemcpyHtoDAsync)(CUdeviceptr dst, const void *src, size_t bytes,
+				    CUstream stream);
+	CUresult (*MemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t bytes, CUstream stream);
+	CUresult (*MemHostRegister)(void *p, size_t bytes, unsigned int flags);
+	CUresult (*MemHostUnregister)(void *p);
 	CUresult (*LaunchKernel)(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
 				 unsigned int grid_z, unsigned int block_x, unsigned int block_y,
 				 unsigned int block_z, unsigned int smem, CUstream stream,

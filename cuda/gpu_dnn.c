@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "errbuf.h"
+#include "exec.h"
 #include "gpu_dnn.h"
 
 #define CHUNK_FLOATS (1u << 20) /* host staging for the parameters */
@@ -156,51 +157,126 @@ static int add_kernels(struct gpu_dnn *d, int i, char *err, size_t errlen)
 	return 0;
 }
 
-int gpu_dnn_build(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
-		  struct gpu_dnn *d, char *err, size_t errlen)
+/* Uploads layer i's parameters as the CPU executor draws them
+ * (exec_layer_params), after checking that both sides agree on their
+ * sizes. */
+static int upload_exec_params(struct gpu_dnn *d, int i, int64_t weight, int64_t bias, char *err,
+			      size_t errlen)
+{
+	size_t nw, nb;
+	float *w, *b;
+	CUresult r = CUDA_SUCCESS;
+
+	exec_layer_param_counts(d->model, i, &nw, &nb);
+	if ((int64_t)nw != weight || (int64_t)nb != bias) {
+		set_error(err, errlen,
+			  "%s: layer %d (%s): the executor draws %zu weights and %zu biases, the kernels take %lld and %lld",
+			  d->name, i, d->model->layers[i].name, nw, nb, (long long)weight,
+			  (long long)bias);
+		return -EINVAL;
+	}
+	if (!nw && !nb)
+		return 0;
+	w = malloc((nw + nb + 1) * sizeof(float));
+	if (!w) {
+		set_error(err, errlen, "%s: out of host memory", d->name);
+		return -ENOMEM;
+	}
+	b = w + nw;
+	exec_layer_params(d->model, i, d->seed, w, b);
+	if (nw)
+		r = cu.MemcpyHtoD(d->weights[i], w, nw * sizeof(float));
+	if (r == CUDA_SUCCESS && nb)
+		r = cu.MemcpyHtoD(d->biases[i], b, nb * sizeof(float));
+	free(w);
+	return r == CUDA_SUCCESS ? 0 : cudrv_fail(r, err, errlen, "uploading parameters");
+}
+
+/* A stage reads only its own layers' outputs and the tensor before it. */
+static int check_stage_inputs(const struct gpu_dnn *d, char *err, size_t errlen)
+{
+	for (int i = d->first; i <= d->last; i++) {
+		const struct dnn_layer *l = &d->model->layers[i];
+
+		for (int k = 0; k < l->nr_inputs; k++) {
+			int t = l->inputs[k];
+
+			if (t == d->first - 1 || (t >= d->first && t < i) ||
+			    (t == DNN_INPUT && d->first == 0))
+				continue;
+			set_error(err, errlen,
+				  "%s: layers %d-%d are no stage: layer %d (%s) reads tensor %d from outside it",
+				  d->name, d->first, d->last, i, l->name, t);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int build(const struct dnn_model *m, uint64_t seed, int first, int last, bool exec_weights,
+		 struct gpu_dnn *d, char *err, size_t errlen)
 {
 	struct dnn_totals totals;
 	float *chunk = NULL;
 	int ret = -ENOMEM, n = m->nr_layers;
 
-	(void)g;
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", m->name);
+	if (first < 0 || last >= n || first > last) {
+		set_error(err, errlen, "%s: layers %d-%d out of range 0-%d", m->name, first, last,
+			  n - 1);
+		return -EINVAL;
+	}
 	d->seed = seed;
+	d->first = first;
+	d->last = last;
 	d->model = dnn_model_alloc();
 	d->outputs = calloc((size_t)n, sizeof(*d->outputs));
 	d->weights = calloc((size_t)n, sizeof(*d->weights));
 	d->biases = calloc((size_t)n, sizeof(*d->biases));
-	d->kernels = calloc((size_t)n * TK_MAX_LAUNCHES, sizeof(*d->kernels));
-	chunk = malloc(CHUNK_FLOATS * sizeof(float));
-	if (!d->model || !d->outputs || !d->weights || !d->biases || !d->kernels || !chunk) {
+	d->kernels = calloc((size_t)(last - first + 1) * TK_MAX_LAUNCHES, sizeof(*d->kernels));
+	chunk = exec_weights ? NULL : malloc(CHUNK_FLOATS * sizeof(float));
+	if (!d->model || !d->outputs || !d->weights || !d->biases || !d->kernels ||
+	    (!exec_weights && !chunk)) {
 		set_error(err, errlen, "%s: out of host memory", m->name);
 		goto fail;
 	}
 	memcpy(d->model, m, sizeof(*m));
 	dnn_model_totals(m, &totals);
 	d->flops = totals.flops;
+	if ((ret = check_stage_inputs(d, err, errlen)))
+		goto fail;
 
-	ret = alloc(d, &d->input, gpu_dnn_tensor_elems(d, DNN_INPUT), "input", -1, err, errlen);
+	if (first == 0) {
+		ret = alloc(d, &d->input, gpu_dnn_tensor_elems(d, DNN_INPUT), "input", -1, err,
+			    errlen);
+		if (!ret && !exec_weights)
+			ret = upload(d, d->input, gpu_dnn_tensor_elems(d, DNN_INPUT), -1,
+				     KIND_INPUT, chunk, err, errlen);
+	} else {
+		ret = alloc(d, &d->outputs[first - 1], gpu_dnn_tensor_elems(d, first - 1),
+			    "input", first - 1, err, errlen);
+	}
 	if (ret)
 		goto fail;
-	ret = upload(d, d->input, gpu_dnn_tensor_elems(d, DNN_INPUT), -1, KIND_INPUT, chunk, err,
-		     errlen);
-	if (ret)
-		goto fail;
-	for (int i = 0; i < n; i++) {
+	for (int i = first; i <= last; i++) {
 		int64_t weight, bias;
 
 		tk_layer_param_elems(m, i, &weight, &bias);
 		if ((ret = alloc(d, &d->outputs[i], gpu_dnn_tensor_elems(d, i), "output", i, err,
 				 errlen)) ||
 		    (ret = alloc(d, &d->weights[i], weight, "weights", i, err, errlen)) ||
-		    (ret = alloc(d, &d->biases[i], bias, "bias", i, err, errlen)) ||
-		    (ret = upload(d, d->weights[i], weight, i, KIND_WEIGHT, chunk, err, errlen)) ||
-		    (ret = upload(d, d->biases[i], bias, i, KIND_BIAS, chunk, err, errlen)))
+		    (ret = alloc(d, &d->biases[i], bias, "bias", i, err, errlen)))
+			goto fail;
+		if (exec_weights)
+			ret = upload_exec_params(d, i, weight, bias, err, errlen);
+		else if (!(ret = upload(d, d->weights[i], weight, i, KIND_WEIGHT, chunk, err,
+					errlen)))
+			ret = upload(d, d->biases[i], bias, i, KIND_BIAS, chunk, err, errlen);
+		if (ret)
 			goto fail;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = first; i <= last; i++)
 		if ((ret = add_kernels(d, i, err, errlen)))
 			goto fail;
 	free(chunk);
@@ -210,6 +286,25 @@ fail:
 	free(chunk);
 	gpu_dnn_free(d);
 	return ret;
+}
+
+int gpu_dnn_build(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
+		  struct gpu_dnn *d, char *err, size_t errlen)
+{
+	(void)g;
+	return build(m, seed, 0, m->nr_layers - 1, false, d, err, errlen);
+}
+
+int gpu_dnn_build_stage(struct gpu_device *g, const struct dnn_model *m, uint64_t seed, int first,
+			int last, struct gpu_dnn *d, char *err, size_t errlen)
+{
+	(void)g;
+	return build(m, seed, first, last, true, d, err, errlen);
+}
+
+CUdeviceptr gpu_dnn_stage_input(const struct gpu_dnn *d)
+{
+	return d->first ? d->outputs[d->first - 1] : d->input;
 }
 
 int gpu_dnn_load(struct gpu_device *g, const char *dir, const char *name, uint64_t seed,
@@ -287,9 +382,11 @@ int gpu_dnn_read(const struct gpu_dnn *d, int layer, float *out, size_t n, char 
 int gpu_dnn_poison(const struct gpu_dnn *d, char *err, size_t errlen)
 {
 	for (int i = 0; i < d->model->nr_layers; i++) {
-		CUresult r = cu.MemsetD32(d->outputs[i], GPU_DNN_POISON,
-					  (size_t)gpu_dnn_tensor_elems(d, i));
+		CUresult r;
 
+		if (!d->outputs[i])
+			continue;
+		r = cu.MemsetD32(d->outputs[i], GPU_DNN_POISON, (size_t)gpu_dnn_tensor_elems(d, i));
 		if (r != CUDA_SUCCESS)
 			return cudrv_fail(r, err, errlen, "poisoning the outputs");
 	}

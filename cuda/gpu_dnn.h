@@ -33,10 +33,11 @@ struct gpu_dnn {
 	char name[PLAN_NAME_MAX];
 	struct dnn_model *model;
 	uint64_t seed;
+	int first, last; /* the layers it runs (all, but for a stage) */
 	int nr_kernels;
 	struct gpu_kernel *kernels;
-	CUdeviceptr input;
-	CUdeviceptr *outputs; /* [nr_layers] */
+	CUdeviceptr input;    /* the model's input; 0 for a stage that starts later */
+	CUdeviceptr *outputs; /* [nr_layers]; a stage's: its layers' and layer first - 1's */
 	CUdeviceptr *weights; /* [nr_layers], 0 for none */
 	CUdeviceptr *biases;  /* [nr_layers], 0 for none */
 	double device_bytes;
@@ -52,6 +53,17 @@ int gpu_dnn_load(struct gpu_device *g, const char *dir, const char *name, uint64
  * model is copied. */
 int gpu_dnn_build(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
 		  struct gpu_dnn *d, char *err, size_t errlen);
+
+/* One stage of m, as triage-gpud runs it: layers first..last only (a
+ * stage reads nothing from before first but the tensor of layer first - 1,
+ * or the model's input when first is 0), with the CPU executor's weights
+ * (exec_layer_params() from seed), so that its outputs match a CPU
+ * stage's. The input is not filled: gpud copies each request's in. */
+int gpu_dnn_build_stage(struct gpu_device *g, const struct dnn_model *m, uint64_t seed, int first,
+			int last, struct gpu_dnn *d, char *err, size_t errlen);
+
+/* Where a stage's input goes: the model's input, or layer first - 1's. */
+CUdeviceptr gpu_dnn_stage_input(const struct gpu_dnn *d);
 
 void gpu_dnn_free(struct gpu_dnn *d);
 

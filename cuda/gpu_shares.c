@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "fsutil.h"
 #include "gpu_shares.h"
 #include "triage/seqlock.h"
 
@@ -183,11 +184,7 @@ int gpu_shares_lookup(const struct triage_gpu_shares *copy, const char *name)
 
 void gpu_shares_default_path(char *buf, size_t len)
 {
-	const char *dir = getenv("TRIAGE_RUN_DIR");
-
-	if (!dir || !*dir)
-		dir = "/run/triage";
-	snprintf(buf, len, "%s/%s", dir, TRIAGE_GPU_SHARES_FILE);
+	snprintf(buf, len, "%s/%s", run_dir_resolve(NULL), TRIAGE_GPU_SHARES_FILE);
 }
 
 static int map_file(const char *path, struct gpu_shares_file *f, bool writable, char *err,

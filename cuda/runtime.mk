@@ -12,25 +12,30 @@ CUDA_HOME ?= /usr/local/cuda
 CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c
 
 CUDA_RT_SRC := cuda/cudrv.c cuda/device.c cuda/greenctx.c cuda/gpu_dnn.c cuda/coord.c \
-	       cuda/coord_launch.c
+	       cuda/coord_launch.c cuda/coord_serve.c
 CUDA_RT_OBJ := $(patsubst cuda/%.c,$(OBJ)/cuda-rt/%.o,$(CUDA_RT_SRC))
 CUDA_RT_LIB := $(BUILD)/libtriage-gpu.a
 
 ifneq ($(wildcard $(CUDA_HOME)/include/cuda.h),)
-CUDA_TARGETS += $(BUILD)/triage-gpubench $(BUILD)/gpu-tests
+CUDA_TARGETS += $(BUILD)/triage-gpubench $(BUILD)/gpu-tests $(BUILD)/triage-gpud
 
 $(OBJ)/cuda-rt/%.o: cuda/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
 	@$(CC) $(CFLAGS) $(INC_cuda) -I$(CUDA_HOME)/include $(DEPFLAGS) -c $< -o $@
 
-$(OBJ)/tools/gpubench.o: PART_INC = $(INC_tools) -I$(CUDA_HOME)/include
+$(OBJ)/tools/gpubench.o $(OBJ)/tools/triage_gpud.o: PART_INC = $(INC_tools) -I$(CUDA_HOME)/include
 $(OBJ)/tests/gpu/%.o: PART_INC = $(INC_all) -I$(CUDA_HOME)/include -iquote tests/gpu
 
 $(CUDA_RT_LIB): $(CUDA_RT_OBJ)
 	@ar rcs $@ $^
 
 $(BUILD)/triage-gpubench: $(OBJ)/tools/gpubench.o $(CUDA_RT_LIB) $(BUILD)/libtriage.a
+	@echo "  LD    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ldl
+
+# The GPU daemon (tools/triage_gpud.c, docs/gpud.md).
+$(BUILD)/triage-gpud: $(OBJ)/tools/triage_gpud.o $(CUDA_RT_LIB) $(BUILD)/libtriage.a
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ldl
 
@@ -43,7 +48,7 @@ CUDA_TARGETS += cuda-runtime-skipped
 
 .PHONY: cuda-runtime-skipped
 cuda-runtime-skipped:
-	@echo "cuda: no $(CUDA_HOME)/include/cuda.h: GPU runtime, triage-gpubench and gpu-tests not built; install the CUDA toolkit or set CUDA_HOME"
+	@echo "cuda: no $(CUDA_HOME)/include/cuda.h: GPU runtime, triage-gpud, triage-gpubench and gpu-tests not built; install the CUDA toolkit or set CUDA_HOME"
 endif
 
 # A CPU stand-in for libcuda.so.1 (tests/gpu/fake/libcuda.c): the runtime,

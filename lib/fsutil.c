@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "triage/abi.h"
 
 int read_text(const char *path, char *buf, size_t len)
 {
@@ -82,4 +84,13 @@ int write_file_atomic(const char *dir, const char *name, const char *text)
 	if (err)
 		unlink(tmp);
 	return err;
+}
+
+const char *run_dir_resolve(const char *given)
+{
+	const char *env = getenv(TRIAGE_RUN_DIR_ENV);
+
+	if (given && *given)
+		return given;
+	return env && *env ? env : TRIAGE_RUN_DIR_DEFAULT;
 }

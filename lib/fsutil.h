@@ -21,4 +21,8 @@ int read_first_line(const char *path, char *buf, size_t len);
  * dir is created (0755) if missing; the file is 0600. 0 or -errno. */
 int write_file_atomic(const char *dir, const char *name, const char *text);
 
+/* The run directory: given when non-empty, else $TRIAGE_RUN_DIR when set
+ * and non-empty, else /run/triage (include/triage/abi.h). */
+const char *run_dir_resolve(const char *given);
+
 #endif

@@ -5,6 +5,7 @@
 #include "log.h"
 
 enum log_level log_threshold = LOG_INFO;
+const char *log_program = "triaged";
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
@@ -13,7 +14,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_threshold)
 		return;
-	fprintf(stderr, "triaged: %s", prefix[level]);
+	fprintf(stderr, "%s: %s", log_program, prefix[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

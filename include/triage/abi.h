@@ -24,4 +24,9 @@
 
 #define TRIAGE_NAME_MAX 32
 
+/* Where the agent, triage-gpud and their clients meet: the control
+ * socket, the clients' files, the GPU shares, gpud's socket. */
+#define TRIAGE_RUN_DIR_ENV "TRIAGE_RUN_DIR"
+#define TRIAGE_RUN_DIR_DEFAULT "/run/triage"
+
 #endif

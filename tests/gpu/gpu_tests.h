@@ -45,5 +45,6 @@ void test_kernels(struct gpu_device *g);
 void test_coverage(struct gpu_device *g);
 void test_zoo_reference(struct gpu_device *g);
 void test_coordinator(struct gpu_device *g);
+void test_serve(struct gpu_device *g);
 
 #endif

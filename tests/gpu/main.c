@@ -134,6 +134,7 @@ int main(void)
 	test_coverage(&g);
 	test_zoo_reference(&g);
 	test_coordinator(&g);
+	test_serve(&g);
 	gpu_device_close(&g);
 	return tap_failed ? 1 : 0;
 }

@@ -54,6 +54,9 @@ struct fake_event;
 struct item {
 	struct item *next;
 	struct fake_event *event; /* an event record, or NULL for a launch */
+	void *copy_dst;		  /* an asynchronous copy, when fn and event are NULL */
+	const void *copy_src;
+	size_t copy_bytes;
 	const struct fake_function *fn;
 	unsigned int grid, block;
 	struct tk_slice slice;
@@ -98,6 +101,8 @@ static int step(struct fake_stream *s)
 	if (it->event) {
 		it->event->stream = NULL;
 		it->event->done_at = mono_s();
+	} else if (!it->fn) {
+		memcpy(it->copy_dst, it->copy_src, it->copy_bytes);
 	} else {
 		run_launch(it);
 	}
@@ -447,6 +452,46 @@ CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes)
 	cuCtxSynchronize();
 	memcpy(dst, (const void *)(uintptr_t)src, bytes);
 	return CUDA_SUCCESS;
+}
+
+/* Asynchronous copies run in stream order, when the stream reaches them,
+ * as on a GPU: a host buffer read or written too early shows. */
+static CUresult push_copy(void *dst, const void *src, size_t bytes, CUstream stream)
+{
+	struct item *it;
+
+	if (!stream || (bytes && (!dst || !src)))
+		return CUDA_ERROR_INVALID_VALUE;
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	it->copy_dst = dst;
+	it->copy_src = src;
+	it->copy_bytes = bytes;
+	push((struct fake_stream *)stream, it);
+	return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, CUstream stream)
+{
+	return push_copy((void *)(uintptr_t)dst, src, bytes, stream);
+}
+
+CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, CUstream stream)
+{
+	return push_copy(dst, (const void *)(uintptr_t)src, bytes, stream);
+}
+
+/* Host memory is device memory here: registering only checks the call. */
+CUresult cuMemHostRegister_v2(void *p, size_t bytes, unsigned int flags)
+{
+	(void)flags;
+	return p && bytes ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult cuMemHostUnregister(void *p)
+{
+	return p ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int value, size_t count)
