@@ -68,7 +68,7 @@ CLIENT_SRC  := $(wildcard client/*.c)
 AGENT_MAINS := agent/triaged.c agent/triagectl.c
 AGENT_SRC   := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c agent/*/*.c)) \
 	       agent/config/default_config.S
-TRIAGE_RUN_SRC := tools/triage_run.c tools/run_profile.c
+TRIAGE_RUN_SRC := tools/triage_run.c tools/run_profile.c tools/run_gpud.c
 SIM_SRC     := $(filter-out bench/sim/test_sim.c,$(wildcard bench/sim/*.c))
 SIM_CORE_SRC := $(wildcard bench/sim/sim*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c)
@@ -280,7 +280,8 @@ install: all
 	install -m 0755 $(BUILD)/triage-run $(DESTDIR)$(PREFIX)/bin/triage-run
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/triage
 	install -m 0644 $(BUILD)/libtriage.so $(DESTDIR)$(PREFIX)/lib/libtriage.so
-	install -m 0644 include/triage/client.h include/triage/abi.h $(DESTDIR)$(PREFIX)/include/triage/
+	install -m 0644 include/triage/client.h include/triage/abi.h include/triage/gpud.h \
+		$(DESTDIR)$(PREFIX)/include/triage/
 	[ -e $(DESTDIR)/etc/triage/triage.json ] || \
 		install -m 0644 docs/triage.example.json $(DESTDIR)/etc/triage/triage.json
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/triage/
@@ -288,12 +289,19 @@ install: all
 	install -m 0644 models/zoo/*.json $(DESTDIR)$(PREFIX)/share/triage/models/
 	install -m 0644 models/platforms/*.json $(DESTDIR)$(PREFIX)/share/triage/platforms/
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/triaged.service > $(DESTDIR)/etc/systemd/system/triaged.service
+	if [ -x $(BUILD)/triage-gpud ]; then \
+		install -m 0755 $(BUILD)/triage-gpud $(DESTDIR)$(PREFIX)/bin/triage-gpud; \
+		sed 's|@PREFIX@|$(PREFIX)|g' scripts/triage-gpud.service > \
+			$(DESTDIR)/etc/systemd/system/triage-gpud.service; \
+	else echo "install: no $(BUILD)/triage-gpud (built only with the CUDA toolkit)"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/triaged $(DESTDIR)$(PREFIX)/bin/triagectl \
 	      $(DESTDIR)$(PREFIX)/bin/triage-run $(DESTDIR)$(PREFIX)/lib/libtriage.so \
 	      $(DESTDIR)$(PREFIX)/include/triage/client.h $(DESTDIR)$(PREFIX)/include/triage/abi.h \
-	      $(DESTDIR)/etc/systemd/system/triaged.service
+	      $(DESTDIR)$(PREFIX)/include/triage/gpud.h \
+	      $(DESTDIR)/etc/systemd/system/triaged.service \
+	      $(DESTDIR)$(PREFIX)/bin/triage-gpud $(DESTDIR)/etc/systemd/system/triage-gpud.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage $(DESTDIR)$(PREFIX)/share/triage
 
 clean: kmod-clean

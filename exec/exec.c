@@ -72,6 +72,9 @@ int exec_create(const struct dnn_model *m, uint64_t seed, const struct exec_plan
 	for (int s = 0; s < EXEC_MAX_STAGES - 1; s++)
 		pthread_cond_init(&e->slots[s].freed, NULL);
 	e->fail_layer = -1;
+	e->seed = seed;
+	exec_remote_get(&e->remote_ops, &e->remote_ctx);
+	e->remote_retry_ns = EXEC_REMOTE_RETRY_NS;
 	e->m = dnn_model_alloc();
 	e->ops = calloc(m->nr_layers, sizeof(*e->ops));
 	e->layer_ns = calloc(m->nr_layers, sizeof(*e->layer_ns));

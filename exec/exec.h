@@ -30,11 +30,21 @@
 #define EXEC_QUEUE_DEPTH 2	 /* inferences waiting between two stages */
 #define EXEC_MAX_THREADS 16	 /* compute threads of one stage */
 
+/* Where a stage runs: on the CPU, or on the GPU through triage-gpud (the
+ * remote unit, below). */
+enum exec_unit {
+	EXEC_UNIT_CPU,
+	EXEC_UNIT_GPU,
+};
+
 struct exec_stage_spec {
 	int first, last; /* layers, inclusive; a stage ends on a cut_after layer
 			  * or the model's last layer */
-	int threads;	 /* compute threads, 1..EXEC_MAX_THREADS */
-	cpu_set_t cpus;	 /* where its threads run; empty: anywhere */
+	int threads;	 /* compute threads, 1..EXEC_MAX_THREADS (a GPU stage:
+			  * those of its CPU fallback) */
+	cpu_set_t cpus;	 /* where its threads run; empty: anywhere (always
+			  * empty for a GPU stage) */
+	enum exec_unit unit;
 };
 
 struct exec_plan {
@@ -56,8 +66,10 @@ struct dnn_exec;
 void exec_plan_single(const struct dnn_model *m, int threads, struct exec_plan *p);
 
 /* Parses a stage spec against m: "auto" (one stage, threads = online CPUs),
- * or stages separated by '/', each "FIRST-LAST[xTHREADS][@CPULIST]" with
- * layer indices or names, e.g. "0-20x2@0-1/21-67x1@1". Checks what
+ * or stages separated by '/', each "FIRST-LAST[xTHREADS][@CPULIST|@gpu]"
+ * with layer indices or names, e.g. "0-20x2@0-1/21-67x1@1" or
+ * "0-20@gpu/21-67x2@0-1" (a GPU stage's threads are its CPU fallback's,
+ * default 1). Checks what
  * exec_plan_check() checks. 0, or -1 with one line in err naming the stage
  * and what is wrong. */
 int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_plan *p, char *err,
@@ -132,6 +144,57 @@ const char *exec_error(const struct dnn_exec *e);
  * gives them. 0, or -1 with err. */
 int exec_reference(const struct dnn_model *m, uint64_t seed, const float *input, float *output,
 		   char *err, size_t errlen);
+
+/* ---- stages on the GPU (exec/exec_remote.c) ----
+ *
+ * A stage "FIRST-LAST@gpu" runs on a remote unit through ops the program
+ * gives (triage-run gives libtriage's triage-gpud client). The stage's
+ * thread hands each inference's input to ops->run and waits for it. Where
+ * no ops are set, open fails or a run fails, the stage runs that inference
+ * on the CPU instead (its spec's threads, any CPU), says so in one stderr
+ * line, and opens the remote unit again at most every
+ * EXEC_REMOTE_RETRY_NS, saying so in one line when it is back. The
+ * outputs are the same either way up to float rounding. */
+#define EXEC_REMOTE_RETRY_NS 1000000000ull
+
+/* A model output, in floats into the job's output (exec_collect()'s
+ * order). */
+struct exec_span {
+	size_t offset, floats;
+};
+
+/* What the remote unit needs to run one stage. */
+struct exec_remote_stage {
+	const struct dnn_model *m;
+	uint64_t seed;
+	int index;	   /* of the stage in the plan, from 0 */
+	int first, last;   /* its layers */
+	size_t in_floats;  /* its input: the model's input when first is 0,
+			    * else the output of layer first - 1 */
+	size_t cut_floats; /* the output of layer last it hands to the next
+			    * stage; 0 for the last stage */
+	size_t out_floats; /* the job's whole output (exec_output_floats()) */
+	int nr_spans;	   /* the model outputs among its layers */
+	struct exec_span spans[DNN_MAX_OUTPUTS];
+};
+
+struct exec_remote_ops {
+	/* Opens the stage on the unit: a handle, or NULL with one line in
+	 * err. Called on the stage's thread. */
+	void *(*open)(void *ctx, const struct exec_remote_stage *rs, char *err, size_t errlen);
+	/* One inference: reads in (in_floats), writes cut (cut_floats; NULL
+	 * for the last stage) and the spans of out (the job's output). 0, or
+	 * -1 with err: the executor then closes the handle and runs this
+	 * inference on the CPU. */
+	int (*run)(void *handle, const float *in, float *cut, float *out, char *err,
+		   size_t errlen);
+	void (*close)(void *handle);
+};
+
+/* Sets the remote unit of every executor of this process made after the
+ * call (NULL: none; GPU stages then run on the CPU). ops and ctx must
+ * outlive them. */
+void exec_set_remote(const struct exec_remote_ops *ops, void *ctx);
 
 /* ---- timing (exec/exec_time.c) ---- */
 

@@ -7,6 +7,7 @@
  *   exec_ops.c     one layer as XNNPACK operators (or ref_ops where XNNPACK
  *                  has no operator with the layer's exact semantics)
  *   exec_stage.c   a stage: its thread, pool, thread ids, buffers and loop
+ *   exec_remote.c  a GPU stage's link to the remote unit, and its fallback
  *   exec.c         the public calls: jobs, queues, submit/collect, set_plan
  *
  * Locking: one mutex per executor (dnn_exec.lock) guards the job list, the
@@ -93,10 +94,20 @@ enum exec_stage_state {
 	EXEC_STAGE_FAILED,
 };
 
+/* A GPU stage's hold on the remote unit; only its stage thread touches
+ * it, so it needs no lock. */
+struct exec_remote {
+	struct exec_remote_stage rs;
+	void *handle;	      /* open on the unit; NULL: running on the CPU */
+	bool down;	      /* fallen back, and said so */
+	uint64_t last_try_ns; /* the last open that failed, or the failed run */
+};
+
 struct exec_stage {
 	struct dnn_exec *e;
 	int index;
 	struct exec_stage_spec spec;
+	struct exec_remote remote; /* a GPU stage's */
 	pthread_t thread;
 	bool thread_started;
 	enum exec_stage_state state;
@@ -132,6 +143,19 @@ struct dnn_exec {
 	bool failed;
 	char error[EXEC_ERR_MAX];
 	int fail_layer; /* tests: layer whose next run fails, -1 none */
+	uint64_t seed;
+
+	/* The remote unit of GPU stages, as exec_set_remote() had it when the
+	 * executor was made (NULL: none), and how long a fallen-back stage
+	 * waits before opening it again (atomic; tests shorten it). */
+	const struct exec_remote_ops *remote_ops;
+	void *remote_ctx;
+	uint64_t remote_retry_ns;
+	/* Per stage index, since the executor was made (atomics): inferences
+	 * a GPU stage ran on the unit and the time they took, and those it ran
+	 * on the CPU instead. */
+	uint64_t remote_runs[EXEC_MAX_STAGES], remote_ns[EXEC_MAX_STAGES];
+	uint64_t fallback_runs[EXEC_MAX_STAGES];
 
 	/* Per-layer times (atomics): sum and count, and inferences finished. */
 	uint64_t *layer_ns, *layer_runs;
@@ -151,7 +175,32 @@ int exec_stages_start(struct dnn_exec *e, char *err, size_t errlen);
  * executor failed), joins their threads and frees their buffers. */
 void exec_stages_stop(struct dnn_exec *e);
 
+/* ---- GPU stages (exec_remote.c) ----------------------------------------------- */
+
+/* The unit exec_set_remote() set; exec_create() keeps a copy. */
+void exec_remote_get(const struct exec_remote_ops **ops, void **ctx);
+
+/* On a GPU stage's thread as it starts: describes the stage and opens it
+ * on the unit; when that fails the stage starts anyway, on the CPU, with
+ * one line on stderr. */
+void exec_remote_start(struct exec_stage *st);
+
+/* One inference of a GPU stage on the unit: in is its input tensor, cut
+ * the slot of its cut (NULL for the last stage), out the job's output.
+ * 0 when the unit ran it; -1 when the CPU must (no unit, fallen back and
+ * not yet due to retry, or this run failed: then the handle is closed and
+ * one line says so). Reopens a fallen-back stage once the retry interval
+ * has passed. */
+int exec_remote_run(struct exec_stage *st, const float *in, float *cut, float *out);
+
+/* On the stage's thread as it ends: closes the handle, if any. */
+void exec_remote_stop(struct exec_stage *st);
+
 /* Tests only: the next run of layer i fails as an XNNPACK call would. */
 void exec_test_fail_layer(struct dnn_exec *e, int i);
+
+/* Tests only: a fallen-back GPU stage of e opens the unit again after ns
+ * instead of EXEC_REMOTE_RETRY_NS (taking effect at its next inference). */
+void exec_test_remote_retry(struct dnn_exec *e, uint64_t ns);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Stage specs of the CPU executor (exec/exec.h): "auto", or stages joined by
- * '/', each "FIRST-LAST[xTHREADS][@CPULIST]". A plan is checked whole, so
+ * '/', each "FIRST-LAST[xTHREADS][@CPULIST|@gpu]". A plan is checked whole, so
  * the one line of an error can say which stage is wrong and what would be
  * right: the nearest cut points, the layer the stage should start at, the
  * CPUs that are online. Parsing only turns text into a plan; every rule is
@@ -10,6 +10,10 @@
  * Layer names may hold 'x' and digits ("Mixed_5b.branch1x1"), so a trailing
  * "xN" is first read as a thread count and, when what is left does not end
  * on a layer, as part of the name. Names hold no '-', '/' or '@'.
+ *
+ * "@gpu" puts the stage on the remote unit (exec_remote.c); it takes the
+ * place of the CPU list, since a GPU stage's CPU fallback runs on any CPU
+ * (the agent pins its threads as it pins any other's).
  */
 #include <ctype.h>
 #include <limits.h>
@@ -37,6 +41,7 @@ void exec_plan_single(const struct dnn_model *m, int threads, struct exec_plan *
 		threads = EXEC_MAX_THREADS;
 	p->stages[0].threads = threads;
 	CPU_ZERO(&p->stages[0].cpus);
+	p->stages[0].unit = EXEC_UNIT_CPU;
 }
 
 /* ---- CPU lists ---------------------------------------------------------------- */
@@ -114,6 +119,12 @@ static int check_stage(const struct dnn_model *m, const struct exec_plan *p, int
 	int n = m->nr_layers, expect_first = s ? p->stages[s - 1].last + 1 : 0;
 	char near[256], list[256];
 
+	if (st->unit != EXEC_UNIT_CPU && st->unit != EXEC_UNIT_GPU)
+		return fail(err, errlen, label, "unit %d, expected %d (cpu) or %d (gpu)",
+			    (int)st->unit, EXEC_UNIT_CPU, EXEC_UNIT_GPU);
+	if (st->unit == EXEC_UNIT_GPU && CPU_COUNT(&st->cpus))
+		return fail(err, errlen, label,
+			    "a GPU stage takes no CPU list (its CPU fallback runs on any CPU)");
 	if (st->threads < 1 || st->threads > EXEC_MAX_THREADS)
 		return fail(err, errlen, label, "%d threads, expected 1 to %d", st->threads,
 			    EXEC_MAX_THREADS);
@@ -265,9 +276,32 @@ static int bad_range(const struct dnn_model *m, const char *text, size_t len, co
 			    (int)(end - dash - 1), dash + 1, m->name);
 	}
 	return fail(err, errlen, label,
-		    "expected FIRST-LAST[xTHREADS][@CPULIST], FIRST and LAST layer indices (0-%d) "
-		    "or names",
+		    "expected FIRST-LAST[xTHREADS][@CPULIST|@gpu], FIRST and LAST layer indices "
+		    "(0-%d) or names",
 		    m->nr_layers - 1);
+}
+
+/* Where the stage runs, from what follows its '@' (text[0..len)): the GPU
+ * or a CPU list. Since a GPU stage's fallback runs on any CPU, "gpu" mixed
+ * with CPUs is refused rather than read as a pinned fallback. */
+static int parse_where(const char *text, size_t len, struct exec_stage_spec *st,
+		       const char *label, char *err, size_t errlen)
+{
+	if (len == 3 && !memcmp(text, "gpu", 3)) {
+		st->unit = EXEC_UNIT_GPU;
+		return 0;
+	}
+	if (memmem(text, len, "gpu", 3))
+		return fail(err, errlen, label,
+			    "\"%.*s\": a stage runs on the GPU (@gpu) or on a CPU list, not both",
+			    (int)len, text);
+	if (len && isalpha((unsigned char)text[0]))
+		return fail(err, errlen, label,
+			    "\"%.*s\" is neither gpu nor a CPU list like 0-3,6", (int)len, text);
+	if (cpulist_parse(text, len, CPU_SETSIZE, 0, &st->cpus) <= 0)
+		return fail(err, errlen, label, "\"%.*s\" is not a CPU list like 0-3,6", (int)len,
+			    text);
+	return 0;
 }
 
 int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_plan *p, char *err,
@@ -287,7 +321,7 @@ int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_pla
 	if (!*spec)
 		return fail(err, errlen, "plan",
 			    "empty (expected \"auto\" or "
-			    "FIRST-LAST[xTHREADS][@CPULIST] joined by '/')");
+			    "FIRST-LAST[xTHREADS][@CPULIST|@gpu] joined by '/')");
 	for (;;) {
 		const char *end = strchr(stage, '/'), *at;
 		size_t len = end ? (size_t)(end - stage) : strlen(stage);
@@ -303,9 +337,8 @@ int exec_plan_parse(const struct dnn_model *m, const char *spec, struct exec_pla
 		if (parse_range_threads(m, stage, at ? (size_t)(at - stage) : len, st))
 			return bad_range(m, stage, at ? (size_t)(at - stage) : len, labels[s], err,
 					 errlen);
-		if (at && cpulist_parse(at + 1, len - (at + 1 - stage), CPU_SETSIZE, 0, &st->cpus) <= 0)
-			return fail(err, errlen, labels[s], "\"%.*s\" is not a CPU list like 0-3,6",
-				    (int)(len - (at + 1 - stage)), at + 1);
+		if (at && parse_where(at + 1, len - (at + 1 - stage), st, labels[s], err, errlen))
+			return -1;
 		s++;
 		if (!end)
 			break;
@@ -329,6 +362,10 @@ int exec_plan_format(const struct exec_plan *p, char *out, size_t len)
 
 		strbuf_append(out, len, &used, "%s%d-%dx%d", s ? "/" : "", st->first, st->last,
 		       st->threads);
+		if (st->unit == EXEC_UNIT_GPU) {
+			strbuf_append(out, len, &used, "@gpu");
+			continue;
+		}
 		if (!CPU_COUNT(&st->cpus))
 			continue;
 		cpulist_format(&st->cpus, cpus, sizeof(cpus));

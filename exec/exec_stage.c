@@ -22,6 +22,9 @@
  * producer takes a slot for each inference and the consumer gives it back
  * when it is done with that inference, so the next inference never writes
  * over a tensor still being read.
+ *
+ * A GPU stage (exec_remote.c) is all of the above too, so that it can run
+ * any inference on the CPU; it hands each one to the remote unit first.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -296,7 +299,18 @@ static float *tensor(struct exec_stage *st, struct exec_job *job, int t)
 static int run_job(struct exec_stage *st, struct exec_job *job, char *err, size_t errlen)
 {
 	struct dnn_exec *e = st->e;
+	int first = st->spec.first;
 
+	/* On the unit, the stage is one call: no layer times are recorded
+	 * for it (the unit's time goes to e->remote_ns), so a GPU stage's
+	 * layer means cover the inferences it ran on the CPU only. Its input
+	 * is where its first layer would read it, its cut the slot taken for
+	 * it. */
+	if (st->spec.unit == EXEC_UNIT_GPU &&
+	    !exec_remote_run(st, tensor(st, job, first ? first - 1 : DNN_INPUT),
+			     st->index < e->plan.nr_stages - 1 ? job->cut[st->index] : NULL,
+			     job->output))
+		return 0;
 	for (int i = st->spec.first; i <= st->spec.last; i++) {
 		const struct dnn_layer *l = &e->m->layers[i];
 		const float *ins[DNN_MAX_INPUTS];
@@ -393,6 +407,10 @@ static void *stage_main(void *arg)
 		pthread_mutex_unlock(&e->lock);
 		goto out;
 	}
+	/* Before the stage counts as running, so that a unit that is there
+	 * runs the first inference; one that is not only costs a line. */
+	if (st->spec.unit == EXEC_UNIT_GPU)
+		exec_remote_start(st);
 	pthread_mutex_lock(&e->lock);
 	memcpy(st->tids, tids, sizeof(tids));
 	st->nr_tids = nr_tids;
@@ -413,6 +431,8 @@ static void *stage_main(void *arg)
 	}
 	pthread_mutex_unlock(&e->lock);
 out:
+	/* On the thread that opened it, before exec_stages_stop() joins. */
+	exec_remote_stop(st);
 	if (st->pool)
 		pthreadpool_destroy(st->pool);
 	st->pool = NULL;

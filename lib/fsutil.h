@@ -21,6 +21,11 @@ int read_first_line(const char *path, char *buf, size_t len);
  * dir is created (0755) if missing; the file is 0600. 0 or -errno. */
 int write_file_atomic(const char *dir, const char *name, const char *text);
 
+/* Writes len bytes of data to path through path.tmp, renamed over path
+ * (0644, the directory must exist): a reader sees the old file or the
+ * whole new one. 0 or -errno. */
+int write_bytes_atomic(const char *path, const void *data, size_t len);
+
 /* The run directory: given when non-empty, else $TRIAGE_RUN_DIR when set
  * and non-empty, else /run/triage (include/triage/abi.h). */
 const char *run_dir_resolve(const char *given);

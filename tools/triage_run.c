@@ -8,7 +8,10 @@
  * --rate with arrivals on a fixed grid, latency counted from the arrival
  * so queueing shows), collects them in order, reports each to the agent,
  * and between two inferences applies a new assignment when the agent
- * wrote one. Exit codes: 0 done, 1 the run failed, 2 bad usage.
+ * wrote one. With --output, the last inference's outputs are written at the
+ * end (raw float32, little-endian), so a run can be checked against
+ * another (a GPU plan against a CPU one, say). Exit codes: 0 done, 1 the
+ * run failed, 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +25,10 @@
 
 #include "clock.h"
 #include "exec.h"
+#include "fsutil.h"
 #include "numparse.h"
 #include "quantile.h"
+#include "run_gpud.h"
 #include "run_profile.h"
 #include "zoo.h"
 
@@ -58,7 +63,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: triage-run --model NAME [--level L] [--name N] [--latency-ms T] [--rate R]\n"
-		"                  [--duration S] [--stages auto|SPEC] [--seed N] [--json FILE] [-q]\n"
+		"                  [--duration S] [--stages auto|SPEC] [--seed N] [--json FILE]\n"
+		"                  [--output FILE] [-q]\n"
 		"       triage-run --profile [--output FILE]\n"
 		"\n"
 		"Runs a zoo DNN on the CPU (XNNPACK) as a client of triaged, which maps its\n"
@@ -71,8 +77,12 @@ static void usage(FILE *f)
 		"  --latency-ms T    its latency target (critical DNNs)\n"
 		"  --rate R          requests per second (default: flat out)\n"
 		"  --duration S      seconds to run (default 10)\n"
-		"  --stages SPEC     auto, or FIRST-LAST[xTHREADS][@CPUS]/... (docs/executor.md)\n"
+		"  --stages SPEC     auto, or FIRST-LAST[xTHREADS][@CPUS|@gpu]/...\n"
+		"                    (docs/executor.md)\n"
 		"  --json FILE       also write the final figures as JSON (- for stdout)\n"
+		"  --output FILE     write the last inference's outputs when the run ends: raw\n"
+		"                    float32, little-endian, the model's outputs one after the\n"
+		"                    other (with --profile: where the profile goes)\n"
 		"  --progress        progress lines even when stdout is no terminal\n"
 		"  --profile         measure this machine's CPU units and write the planner's\n"
 		"                    profile (default <platforms dir>/host.json)\n");
@@ -153,6 +163,7 @@ struct run {
 	uint64_t started_ns, last_progress_ns, last_poll_ns, last_profile_ns;
 	size_t progress_from; /* first latency of the current second */
 	float *layer_ms;
+	float *output; /* --output: the last collected inference's */
 };
 
 static void publish_stages(struct run *r)
@@ -302,7 +313,9 @@ static int collect_one(struct run *r)
 {
 	struct exec_result res;
 
-	if (exec_collect(r->e, NULL, &res)) {
+	/* A copy per inference (the outputs are small beside what made
+	 * them) rather than guessing which inference will be the last. */
+	if (exec_collect(r->e, r->output, &res)) {
 		fprintf(stderr, "triage-run: %s\n", exec_error(r->e));
 		return -1;
 	}
@@ -403,6 +416,33 @@ static int report(const struct run *r, uint64_t elapsed_ns)
 	return 0;
 }
 
+/* --output: the last inference's outputs, little-endian whatever the host. */
+static int write_output(const struct run *r)
+{
+	size_t n = exec_output_floats(r->e);
+	int ret;
+
+	if (!r->nr_lat) {
+		fprintf(stderr, "triage-run: --output %s: no inference finished\n", r->o->output);
+		return -1;
+	}
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (size_t i = 0; i < n; i++) {
+		uint32_t w;
+
+		memcpy(&w, &r->output[i], sizeof(w));
+		w = __builtin_bswap32(w);
+		memcpy(&r->output[i], &w, sizeof(w));
+	}
+#endif
+	ret = write_bytes_atomic(r->o->output, r->output, n * sizeof(float));
+	if (ret) {
+		fprintf(stderr, "triage-run: --output %s: %s\n", r->o->output, strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
 static int run_model(const struct options *o)
 {
 	struct run r = { .o = o };
@@ -434,13 +474,20 @@ static int run_model(const struct options *o)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	/* GPU stages run on triage-gpud: at its critical level for a DNN
+	 * with a latency target, else at its best-effort one. */
+	run_gpud_use(o->model, o->name, o->latency_ms > 0);
 	if (exec_create(r.m, o->seed, &r.own, &r.e, err, sizeof(err))) {
 		fprintf(stderr, "triage-run: %s\n", err);
 		goto out;
 	}
 	input = malloc(exec_input_floats(r.e) * sizeof(*input));
-	if (!input)
+	if (o->output)
+		r.output = malloc(exec_output_floats(r.e) * sizeof(*r.output));
+	if (!input || (o->output && !r.output)) {
+		fprintf(stderr, "triage-run: out of memory\n");
 		goto out;
+	}
 	for (size_t i = 0; i < exec_input_floats(r.e); i++)
 		input[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
 	publish_stages(&r);
@@ -455,11 +502,14 @@ static int run_model(const struct options *o)
 		goto out;
 	publish_profile(&r);
 	status = report(&r, mono_ns() - r.started_ns) ? EXIT_RUN_FAILED : 0;
+	if (o->output && write_output(&r))
+		status = EXIT_RUN_FAILED;
 out:
 	if (r.e)
 		exec_destroy(r.e);
 	triage_client_close(r.client);
 	free(input);
+	free(r.output);
 	free(r.lat_ms);
 	free(r.layer_ms);
 	dnn_model_free(r.m);

@@ -232,3 +232,108 @@ Test(exec_plan, format_round_trips)
 	cr_assert_str_eq(text, "0-11x2@");
 	dnn_model_free(m);
 }
+
+/* "@gpu" in place of the CPU list: the unit, no CPUs, threads (its CPU
+ * fallback's) 1 unless given. */
+Test(exec_plan, gpu_stages)
+{
+	struct dnn_model *m = resnet18();
+	struct exec_plan p;
+	char err[512] = "";
+
+	cr_assert_eq(exec_plan_parse(m, "0-11@gpu/12-31x2@0", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.nr_stages, 2);
+	expect_stage(&p, 0, 0, 11, 1, 0);
+	cr_assert_eq(p.stages[0].unit, EXEC_UNIT_GPU);
+	expect_stage(&p, 1, 12, 31, 2, 1);
+	cr_assert_eq(p.stages[1].unit, EXEC_UNIT_CPU);
+	cr_assert_eq(exec_plan_parse(m, "conv1-layer2.0.addx3@gpu/layer2.1.conv1-prob@gpu", &p, err,
+				     sizeof(err)),
+		     0, "%s", err);
+	expect_stage(&p, 0, 0, 11, 3, 0);
+	expect_stage(&p, 1, 12, 31, 1, 0);
+	cr_assert_eq(p.stages[0].unit, EXEC_UNIT_GPU);
+	cr_assert_eq(p.stages[1].unit, EXEC_UNIT_GPU);
+	cr_assert_eq(exec_plan_parse(m, "0-31x2@gpu", &p, err, sizeof(err)), 0, "%s", err);
+	expect_stage(&p, 0, 0, 31, 2, 0);
+	cr_assert_eq(p.stages[0].unit, EXEC_UNIT_GPU);
+	/* Zeroed and single plans are CPU plans. */
+	exec_plan_single(m, 2, &p);
+	cr_assert_eq(p.stages[0].unit, EXEC_UNIT_CPU);
+	cr_assert_eq(exec_plan_parse(m, "auto", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.stages[0].unit, EXEC_UNIT_CPU);
+	cr_assert_eq(exec_plan_parse(m, "0-31@0", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.stages[0].unit, EXEC_UNIT_CPU);
+	dnn_model_free(m);
+}
+
+Test(exec_plan, bad_gpu_specs_say_what_is_wrong)
+{
+	struct dnn_model *m = resnet18();
+
+	expect_bad(m, "0-11@gpu,0/12-31",
+		   (const char *const[]){ "stage 1 (\"0-11@gpu,0\"): \"gpu,0\": a stage runs on "
+					  "the GPU (@gpu) or on a CPU list, not both",
+					  NULL });
+	expect_bad(m, "0-11/12-31@0,gpu",
+		   (const char *const[]){ "stage 2 (\"12-31@0,gpu\"): ", "not both", NULL });
+	expect_bad(m, "0-11/12-31@gpu@0",
+		   (const char *const[]){ "stage 2 (\"12-31@gpu@0\"): ", "not both", NULL });
+	expect_bad(m, "0-11/12-31@gpx",
+		   (const char *const[]){ "stage 2 (\"12-31@gpx\"): \"gpx\" is neither gpu nor "
+					  "a CPU list like 0-3,6",
+					  NULL });
+	expect_bad(m, "0-31@GPU",
+		   (const char *const[]){ "stage 1 (\"0-31@GPU\"): \"GPU\" is neither gpu", NULL });
+	expect_bad(m, "0-31@",
+		   (const char *const[]){ "stage 1 (\"0-31@\"): \"\" is not a CPU list", NULL });
+	expect_bad(m, "0-31x17@gpu",
+		   (const char *const[]){ "stage 1 (\"0-31x17@gpu\"): 17 threads, expected 1 to 16",
+					  NULL });
+	expect_bad(m, "0-5@gpu/6-31",
+		   (const char *const[]){ "stage 1 (\"0-5@gpu\"): ",
+					  "layer 5 (layer1.1.conv1) is not a cut point", NULL });
+	dnn_model_free(m);
+}
+
+Test(exec_plan, check_refuses_gpu_stages_with_cpus_and_unknown_units)
+{
+	struct dnn_model *m = resnet18();
+	struct exec_plan p;
+	char err[512] = "";
+
+	cr_assert_eq(exec_plan_parse(m, "0-11@gpu/12-31", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(exec_plan_check(m, &p, err, sizeof(err)), 0, "%s", err);
+	CPU_SET(0, &p.stages[0].cpus);
+	cr_assert_eq(exec_plan_check(m, &p, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "stage 1 (layers 0-11): a GPU stage takes no CPU list"), "%s", err);
+	CPU_ZERO(&p.stages[0].cpus);
+	p.stages[1].unit = (enum exec_unit)7;
+	cr_assert_eq(exec_plan_check(m, &p, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "stage 2 (layers 12-31): unit 7, expected 0 (cpu) or 1 (gpu)"), "%s",
+		  err);
+	dnn_model_free(m);
+}
+
+Test(exec_plan, gpu_format_round_trips)
+{
+	static const char *const specs[] = { "0-31x1@gpu", "0-11x2@gpu/12-31x1",
+					     "0-1x1/2-28x3@gpu/29-31x1@0",
+					     "0-11x1@0/12-31x4@gpu" };
+	struct dnn_model *m = resnet18();
+	struct exec_plan p, q;
+	char err[512] = "", text[256];
+
+	for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
+		cr_assert_eq(exec_plan_parse(m, specs[k], &p, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(exec_plan_format(&p, text, sizeof(text)), (int)strlen(specs[k]));
+		cr_assert_str_eq(text, specs[k]);
+		cr_assert_eq(exec_plan_parse(m, text, &q, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(memcmp(&p, &q, sizeof(p)), 0, "%s", text);
+	}
+	/* A spec without a thread count gets x1 written. */
+	cr_assert_eq(exec_plan_parse(m, "0-11@gpu/12-prob", &p, err, sizeof(err)), 0, "%s", err);
+	exec_plan_format(&p, text, sizeof(text));
+	cr_assert_str_eq(text, "0-11x1@gpu/12-31x1");
+	dnn_model_free(m);
+}
