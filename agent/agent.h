@@ -15,6 +15,7 @@
 #include "clients.h"
 #include "config/config.h"
 #include "doctor/doctor.h"
+#include "gpu/gpu.h"
 #include "policy/protect.h"
 #include "sensors/sensors.h"
 #include "policy/workloads.h"
@@ -49,10 +50,14 @@ struct agent {
 	 * inflate), for status. */
 	struct cost_ring tick_cost, tick_cpu, scan_cpu;
 	struct doctor_report probe; /* what the start-up probe found (the GPU in status) */
+	struct agent_gpu gpu;	    /* triage-gpud's stages, the GPU shares and their loop */
 };
 
 /* Records one run's cost (requests.c, beside its view in status). */
 void cost_ring_add(struct cost_ring *r, uint64_t ns);
+
+/* Each tick: gpud's stats, then the GPU protection loop (agent_gpu.c). */
+void agent_gpu_tick(struct agent *a);
 
 /* Answers one control request; returns a new JSON object. */
 struct json_object *agent_handle_request(struct agent *a, struct json_object *req, uid_t peer_uid);

@@ -116,7 +116,7 @@ static struct json_object *cost_json(const struct cost_ring *r)
 
 static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 {
-	struct json_object *o = reply_ok(), *levels = json_object_new_array();
+	struct json_object *o = reply_ok(), *levels = json_object_new_array(), *gpu;
 
 	json_object_object_add(o, "cgroup_mode", json_object_new_string(cg_mode_name(a->cg.mode)));
 	json_object_object_add(o, "sensors", json_object_new_string(a->sensors_name));
@@ -125,7 +125,9 @@ static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 	json_object_object_add(o, "tick_cpu", cost_json(&a->tick_cpu));
 	json_object_object_add(o, "clients_scan_cpu", cost_json(&a->scan_cpu));
 	json_object_object_add(o, "sched", agent_sched_json(a));
-	json_object_object_add(o, "gpu", doctor_gpu_json(&a->probe));
+	gpu = doctor_gpu_json(&a->probe);
+	json_object_object_add(gpu, "gpud", agent_gpu_json(&a->gpu));
+	json_object_object_add(o, "gpu", gpu);
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *lc = &a->cfg.levels[i];
 		struct json_object *l = json_object_new_object(), *wls = json_object_new_array();

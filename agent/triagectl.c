@@ -107,6 +107,34 @@ static void format_us(struct json_object *v, char *out, size_t len)
 		snprintf(out, len, "%.0fus", us);
 }
 
+/* "gpud: pid N, DEVICE, policy P", then a line per GPU stage. */
+static void print_gpud(struct json_object *g)
+{
+	struct json_object *stages = field(g, "stages");
+
+	if (!g)
+		return;
+	if (!json_object_get_boolean(field(g, "running"))) {
+		printf("gpud: none: %s\n", json_object_get_string(field(g, "why")));
+		return;
+	}
+	printf("gpud: pid %d, %s, policy %s\n", json_object_get_int(field(g, "pid")),
+	       json_object_get_string(field(g, "device")), json_object_get_string(field(g, "policy")));
+	for (size_t i = 0; stages && i < json_object_array_length(stages); i++) {
+		struct json_object *s = json_object_array_get_idx(stages, i);
+		char layers[32];
+
+		snprintf(layers, sizeof(layers), "%d-%d", json_object_get_int(field(s, "first")),
+			 json_object_get_int(field(s, "last")));
+		printf("  gpu stage %-16s %-14s %-7s %-11s share %4d  %8lld requests  busy %.1f ms\n",
+		       json_object_get_string(field(s, "name")), json_object_get_string(field(s, "model")),
+		       layers, json_object_get_string(field(s, "level")),
+		       json_object_get_int(field(s, "share_permille")),
+		       (long long)json_object_get_int64(field(s, "requests")),
+		       json_object_get_double(field(s, "busy_ms")));
+	}
+}
+
 static void print_status(struct json_object *st)
 {
 	struct json_object *levels = field(st, "levels");
@@ -116,6 +144,7 @@ static void print_status(struct json_object *st)
 	if (field(st, "gpu"))
 		printf("gpu: %s%s\n", json_object_get_boolean(field(field(st, "gpu"), "driver")) ? "" : "none: ",
 		       json_object_get_string(field(field(st, "gpu"), "detail")));
+	print_gpud(field(field(st, "gpu"), "gpud"));
 	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %8s %6s  %s\n", "LEVEL", "RANK", "WEIGHT",
 	       "QUOTA", "WORKLOAD", "PROCS", "CPU%", "WAIT-AVG", "WAIT-P50", "WAIT-P99", "INTF%",
 	       "CLASS");

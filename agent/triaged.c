@@ -377,6 +377,7 @@ static void on_tick(struct agent *a, struct loop *lp)
 		workloads_reconcile(&a->reg);
 	}
 	agent_sched_tick(a, now);
+	agent_gpu_tick(a);
 	if (!a->sensors)
 		return;
 	/* Sensors with neither a wait histogram nor interference (proc)
@@ -566,6 +567,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	doctor_probe(probe, NULL);
+	doctor_probe_gpud(probe, a.cfg.run_dir);
 	if (o.doctor) {
 		agent_plan_doctor(&a.cfg.planner, probe);
 		doctor_print(probe, stdout);
@@ -607,6 +609,7 @@ int main(int argc, char **argv)
 	agent_plan_open(&a.plan, &a.cfg.planner);
 	agent_clients_open(&a);
 	agent_clients_scan(&a);
+	agent_gpu_open(&a.gpu, a.cfg.run_dir);
 	if (loop_open(&a, &lp))
 		goto restore;
 	log_info("running: tick %u ms, control socket %s/%s", a.cfg.tick_ms, a.cfg.run_dir, CTL_SOCK_NAME);
@@ -614,6 +617,7 @@ int main(int argc, char **argv)
 
 restore:
 	loop_close(&a, &lp);
+	agent_gpu_close(&a.gpu, true);
 	agent_clients_close(&a);
 	agent_sched_close(&a);
 	left = cg_restore_all(&a.cg);

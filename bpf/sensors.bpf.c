@@ -70,6 +70,19 @@ struct {
 	__type(value, struct triage_meta);
 } meta SEC(".maps");
 
+/*
+ * Written by the agent alone (the GPU counters it copies from triage-gpud
+ * each tick) and read by nobody here: it lives in this object only so it is
+ * pinned with BTF beside the CPU counters and bpftool prints its fields.
+ * libbpf creates and pins every map of .maps, used by a program or not.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TRIAGE_MAX_WORKLOADS);
+	__type(key, __u32);
+	__type(value, struct triage_gpu_stats);
+} gpu_stats SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

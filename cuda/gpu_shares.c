@@ -13,18 +13,15 @@
  * thrown away, so a torn table is never returned.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errbuf.h"
 #include "fsutil.h"
 #include "gpu_shares.h"
+#include "shmfile.h"
 #include "triage/seqlock.h"
 
 void gpu_shares_init(struct triage_gpu_shares *s)
@@ -187,60 +184,11 @@ void gpu_shares_default_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", run_dir_resolve(NULL), TRIAGE_GPU_SHARES_FILE);
 }
 
-static int map_file(const char *path, struct gpu_shares_file *f, bool writable, char *err,
-		    size_t errlen)
-{
-	void *p = mmap(NULL, sizeof(*f->s), writable ? PROT_READ | PROT_WRITE : PROT_READ,
-		       MAP_SHARED, f->fd, 0);
-
-	if (p == MAP_FAILED) {
-		int ret = -errno;
-
-		set_error(err, errlen, "%s: cannot map: %s", path, strerror(errno));
-		close(f->fd);
-		f->fd = -1;
-		return ret;
-	}
-	f->s = p;
-	f->writable = writable;
-	return 0;
-}
-
 int gpu_shares_create(const char *path, struct gpu_shares_file *f, char *err, size_t errlen)
 {
-	char dir[4096];
-	char *slash;
-	struct stat st;
-	int ret;
+	int ret = shm_file_create(path, sizeof(*f->s), &f->file, err, errlen);
 
-	f->s = NULL;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			ret = -errno;
-			set_error(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
-			return ret;
-		}
-	}
-	/* Readable by every user: DNN processes need not run as root. */
-	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f->fd < 0) {
-		ret = -errno;
-		set_error(err, errlen, "%s: cannot open for writing: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(f->fd, &st) || (st.st_size != (off_t)sizeof(*f->s) &&
-				  ftruncate(f->fd, (off_t)sizeof(*f->s)))) {
-		ret = -errno;
-		set_error(err, errlen, "%s: cannot size to %zu bytes: %s", path, sizeof(*f->s),
-			  strerror(errno));
-		close(f->fd);
-		f->fd = -1;
-		return ret;
-	}
-	ret = map_file(path, f, true, err, errlen);
+	f->s = f->file.p;
 	if (ret)
 		return ret;
 	/* Another ABI's (or a new, zeroed) file: start empty, under the lock
@@ -259,49 +207,31 @@ int gpu_shares_create(const char *path, struct gpu_shares_file *f, char *err, si
 
 int gpu_shares_open(const char *path, struct gpu_shares_file *f, char *err, size_t errlen)
 {
-	struct stat st;
-	int ret;
+	size_t found = 0;
+	int ret = shm_file_open(path, sizeof(*f->s), &f->file, &found, err, errlen);
 
-	f->s = NULL;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
-		ret = -errno;
-		set_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(f->fd, &st)) {
-		ret = -errno;
-		set_error(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-		close(f->fd);
-		f->fd = -1;
-		return ret;
-	}
-	if (st.st_size != (off_t)sizeof(*f->s)) {
+	f->s = f->file.p;
+	if (ret == -EPROTO) {
 		uint32_t head[2] = { 0, 0 };
+		FILE *fp = fopen(path, "rb");
 
 		/* Name the ABI when the header is there: a clearer error than
 		 * a size. */
-		if (st.st_size >= (off_t)sizeof(head) &&
-		    pread(f->fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+		if (fp && fread(head, sizeof(head), 1, fp) == 1 &&
 		    head[0] == TRIAGE_GPU_SHARES_MAGIC && head[1] != TRIAGE_GPU_SHARES_ABI)
 			set_error(err, errlen, "%s: ABI version %u, this reader knows %u", path,
 				  head[1], TRIAGE_GPU_SHARES_ABI);
 		else
-			set_error(err, errlen, "%s: %lld bytes, ABI %u has %zu", path,
-				  (long long)st.st_size, TRIAGE_GPU_SHARES_ABI, sizeof(*f->s));
-		close(f->fd);
-		f->fd = -1;
-		return -EPROTO;
+			set_error(err, errlen, "%s: %zu bytes, ABI %u has %zu", path, found,
+				  TRIAGE_GPU_SHARES_ABI, sizeof(*f->s));
+		if (fp)
+			fclose(fp);
 	}
-	return map_file(path, f, false, err, errlen);
+	return ret;
 }
 
 void gpu_shares_close(struct gpu_shares_file *f)
 {
-	if (f->s)
-		munmap(f->s, sizeof(*f->s));
-	if (f->fd >= 0)
-		close(f->fd);
+	shm_file_close(&f->file);
 	f->s = NULL;
-	f->fd = -1;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmfile.h"
 #include "triage/gpu.h"
 
 /* Tries a reader makes while the writer is inside before it gives up. */
@@ -55,9 +56,8 @@ int gpu_shares_lookup(const struct triage_gpu_shares *copy, const char *name);
 /* ---- the file --------------------------------------------------------------- */
 
 struct gpu_shares_file {
-	struct triage_gpu_shares *s; /* the shared mapping */
-	int fd;
-	bool writable;
+	struct triage_gpu_shares *s; /* the shared mapping (file.p) */
+	struct shm_file file;
 };
 
 /* $TRIAGE_RUN_DIR/gpu-shares, else /run/triage/gpu-shares. */

@@ -45,6 +45,7 @@
 
 #include "clock.h"
 #include "coord.h"
+#include "gpud_stats.h"
 #include "fsutil.h"
 #include "log.h"
 #include "numparse.h"
@@ -82,6 +83,7 @@ struct conn {
 	uint32_t seen; /* the client's req last taken */
 	double kicked; /* when the request in flight was seen */
 	struct gpu_dnn dnn;
+	struct triage_gpud_stage_stats stats; /* what gpud-stats says of it */
 	uint64_t requests;
 };
 
@@ -93,6 +95,9 @@ struct gpud {
 	char sock_path[108], pid_path[4096];
 	struct conn *conns[MAX_CONNS];
 	uint32_t next_session;
+	struct shm_file stats;
+	uint64_t stats_published_ns;
+	bool stats_dirty; /* a stage came or went: publish now */
 };
 
 /* epoll data: the listening socket and the signals have fixed tags, a
@@ -285,6 +290,7 @@ static void conn_free(struct gpud *d, int i)
 		log_info("pid %d: %s layers %d-%d gone after %llu requests",
 			 (int)c->pid, c->h.model, c->h.first, c->h.last,
 			 (unsigned long long)c->requests);
+	d->stats_dirty |= c->id != 0;
 	free(c);
 	d->conns[i] = NULL;
 }
@@ -524,6 +530,15 @@ static void take_hello(struct gpud *d, int i)
 	}
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, c->kick,
 		  &(struct epoll_event){ .events = EPOLLIN, .data.u32 = MAX_CONNS + i });
+	snprintf(c->stats.name, sizeof(c->stats.name), "%s", c->h.name);
+	snprintf(c->stats.model, sizeof(c->stats.model), "%.*s", (int)sizeof(c->stats.model) - 1,
+		 c->h.model);
+	c->stats.pid = c->pid;
+	c->stats.uid = c->uid;
+	c->stats.first = c->h.first;
+	c->stats.last = c->h.last;
+	c->stats.level = c->h.level;
+	d->stats_dirty = true;
 	reply(c, 0, ++d->next_session, d->g.name, NULL);
 	if (!d->o.quiet)
 		log_info("pid %d (uid %d): %s layers %d-%d as \"%s\", %s%s", (int)c->pid,
@@ -572,6 +587,15 @@ static int take_requests(struct gpud *d)
 	return 0;
 }
 
+static uint64_t spans_floats(const struct triage_gpud_hello *h)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < h->nr_spans; k++)
+		n += h->spans[k].floats;
+	return n;
+}
+
 static void answer(struct gpud *d, const struct coord_done *done)
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
@@ -586,11 +610,44 @@ static void answer(struct gpud *d, const struct coord_done *done)
 		__atomic_fetch_add(&s->launches, done->launches, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&s->slices, done->slices, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->status, done->status, __ATOMIC_RELAXED);
+		c->stats.requests++;
+		c->stats.busy_ns += (uint64_t)(done->gpu_s * 1e9);
+		c->stats.queued_ns += (uint64_t)(done->queued_s * 1e9);
+		c->stats.last_gpu_ns = (uint64_t)(done->gpu_s * 1e9);
+		c->stats.launches += done->launches;
+		c->stats.slices += done->slices;
+		c->stats.bytes_in += c->h.in_floats * sizeof(float);
+		c->stats.bytes_out += (c->h.cut_floats + spans_floats(&c->h)) * sizeof(float);
 		__atomic_store_n(&s->done, c->seen, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &s->done, FUTEX_WAKE, 1, NULL, NULL, 0);
 		c->in_flight = false;
 		return;
 	}
+}
+
+/* Publishes gpud-stats when a stage came or went, else at most every
+ * TRIAGE_GPUD_STATS_MS (and at least that often: the agent reads a table
+ * older than TRIAGE_GPUD_STATS_STALE_MS as a gpud that died). */
+static void publish_stats(struct gpud *d)
+{
+	struct triage_gpud_stage_stats st[TRIAGE_GPUD_MAX_STAGES];
+	uint64_t now = mono_ns();
+	int n = 0;
+
+	if (!d->stats_dirty && now - d->stats_published_ns < TRIAGE_GPUD_STATS_MS * 1000000ull)
+		return;
+	for (int i = 0; i < MAX_CONNS && n < TRIAGE_GPUD_MAX_STAGES; i++) {
+		struct conn *c = d->conns[i];
+
+		if (!c || !c->id)
+			continue;
+		c->stats.share_permille =
+			(uint32_t)(coord_serve_share(d->cs, c->id) * TRIAGE_GPU_SHARE_FULL + 0.5);
+		st[n++] = c->stats;
+	}
+	gpud_stats_publish(&d->stats, st, n);
+	d->stats_published_ns = now;
+	d->stats_dirty = false;
 }
 
 /* Drains a connection's kick eventfd; the request itself is in its file. */
@@ -650,6 +707,7 @@ static int loop(struct gpud *d)
 		}
 		for (int k = 0; k < n; k++)
 			answer(d, &done[k]);
+		publish_stats(d);
 	}
 }
 
@@ -671,10 +729,11 @@ int main(int argc, char **argv)
 {
 	static struct gpud d;
 	struct coord_opts co = { 0 };
-	char err[320], shares[4096];
+	char err[320], shares[4096], stats[4096];
 	int ret, status = EXIT_FAILED;
 
 	d.listen_fd = -1;
+	d.stats.fd = -1;
 	if (parse_options(argc, argv, &d.o))
 		return EXIT_USAGE;
 	log_program = "triage-gpud";
@@ -696,8 +755,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	gpud_stats_path(d.o.run_dir, stats, sizeof(stats));
 	if (d.epoll_fd < 0 || open_socket(&d) || write_pid_file(&d))
 		goto out;
+	if (gpud_stats_create(stats, &d.stats, d.g.name, coord_policy_name(d.o.policy), d.g.nr_sms,
+			      err, sizeof(err))) {
+		log_err("%s", err);
+		goto out;
+	}
 	epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, d.listen_fd,
 		  &(struct epoll_event){ .events = EPOLLIN, .data.u32 = TAG_LISTEN });
 	epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, d.signal_fd,
@@ -713,6 +778,9 @@ out:
 		close(d.listen_fd);
 		unlink(d.sock_path);
 	}
+	if (d.stats.p)
+		gpud_stats_stop(&d.stats);
+	shm_file_close(&d.stats);
 	if (d.pid_path[0])
 		unlink(d.pid_path);
 	coord_serve_destroy(d.cs);

@@ -28,6 +28,7 @@
 #include "config/config_clients.h"
 #include "config/config_sched.h"
 #include "config/config_planner.h"
+#include "triage/gpu.h"
 
 /* Level and workload names become cgroup directory names and show up in
  * 15-character comm-sized fields, hence the short limit. */
@@ -43,11 +44,11 @@ static const char *const top_keys[] = {
 };
 static const char *const level_keys[] = {
 	"name",     "rank",        "weight",   "cpus", "floor_cores",
-	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", "sched", NULL,
+	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", "sched", "gpu_floor_permille", NULL,
 };
 static const char *const protection_keys[] = {
 	"period_us", "decrease", "increase_cores", "calm_ticks", "confirm_ticks", "verify_ticks",
-	"hold_off_ticks", NULL,
+	"hold_off_ticks", "gpu_increase_permille", NULL,
 };
 static const char *const rule_keys[] = {
 	"level", "workload", "match", "model", "latency_ms", NULL,
@@ -130,7 +131,7 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 	if (json_check_object(jc, obj, path) || json_check_keys(jc, obj, path, level_keys))
 		return -1;
 
-	*level = (struct level_cfg){ .weight = 100, .floor_cores = 0.1 };
+	*level = (struct level_cfg){ .weight = 100, .floor_cores = 0.1, .gpu_floor_permille = 100 };
 	config_sched_defaults(&level->sched);
 
 	if (json_check_require(jc, obj, path, "name", &val, key_path) ||
@@ -147,6 +148,9 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 	    get_cpu_list(jc, val, key_path, level->cpus))
 		return -1;
 	if (json_check_opt_number(jc, obj, path, "floor_cores", &floor_range, &level->floor_cores))
+		return -1;
+	if (json_check_opt_uint(jc, obj, path, "gpu_floor_permille", 0, TRIAGE_GPU_SHARE_FULL,
+				&level->gpu_floor_permille))
 		return -1;
 	if (json_check_lookup(obj, path, "throttle", &val, key_path) &&
 	    json_check_bool(jc, val, key_path, &level->throttle))
@@ -237,7 +241,9 @@ static int parse_protection(struct json_check *jc, struct json_object *obj,
 	    json_check_opt_uint(jc, obj, path, "calm_ticks", 0, 1000, &prot->calm_ticks) ||
 	    json_check_opt_uint(jc, obj, path, "confirm_ticks", 1, 1000, &prot->confirm_ticks) ||
 	    json_check_opt_uint(jc, obj, path, "verify_ticks", 1, 10000, &prot->verify_ticks) ||
-	    json_check_opt_uint(jc, obj, path, "hold_off_ticks", 1, 100000, &prot->hold_off_ticks))
+	    json_check_opt_uint(jc, obj, path, "hold_off_ticks", 1, 100000, &prot->hold_off_ticks) ||
+	    json_check_opt_uint(jc, obj, path, "gpu_increase_permille", 1, TRIAGE_GPU_SHARE_FULL,
+				&prot->gpu_increase_permille))
 		return -1;
 	return 0;
 }
@@ -428,6 +434,7 @@ static void set_defaults(struct triage_config *cfg)
 		.confirm_ticks = 2,
 		.verify_ticks = 10,
 		.hold_off_ticks = 400,
+		.gpu_increase_permille = 50,
 	};
 	config_planner_defaults(&cfg->planner);
 }

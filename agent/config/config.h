@@ -70,6 +70,7 @@ struct level_cfg {
 	unsigned weight;            /* cpu.weight scale, 1..10000 */
 	char cpus[CONFIG_CPUS_MAX]; /* cpuset list, "" = all online CPUs */
 	double floor_cores;         /* per-workload starvation floor, cores */
+	unsigned gpu_floor_permille; /* per-workload floor of its GPU share, 0..1000 */
 	bool throttle;              /* quota moved by the protection loop */
 	bool idle;                  /* cpu.idle: preempted at once by others */
 	unsigned wait_p99_us;       /* runqueue wait p99 target, 0 = none */
@@ -118,6 +119,7 @@ struct protection_cfg {
 	unsigned confirm_ticks; /* consecutive missed ticks before a cut */
 	unsigned verify_ticks;  /* ticks after which a cut that did not help is undone */
 	unsigned hold_off_ticks; /* first pause of cuts to a level whose cut did not help */
+	unsigned gpu_increase_permille; /* GPU share step per calm tick, per mille */
 };
 
 struct planner_cfg {

@@ -18,6 +18,8 @@
 #include <json-c/json.h>
 #include <triage/gpu.h>
 
+#include "gpud_stats.h"
+
 #include "cpulist.h"
 #include "doctor/doctor.h"
 #include "fsutil.h"
@@ -248,6 +250,29 @@ static void probe_cuda(struct doctor_report *r)
 	dlclose(lib);
 }
 
+void doctor_probe_gpud(struct doctor_report *r, const char *run_dir)
+{
+	struct triage_gpud_stats v;
+	struct shm_file f;
+	char path[4096], err[192];
+	int ret;
+
+	gpud_stats_path(run_dir, path, sizeof(path));
+	ret = shm_file_open(path, sizeof(v), &f, NULL, err, sizeof(err));
+	if (!ret) {
+		ret = gpud_stats_snapshot(&f, &v, err, sizeof(err));
+		shm_file_close(&f);
+	}
+	r->gpud = ret == 0;
+	if (ret == -ENOENT)
+		snprintf(r->gpud_detail, sizeof(r->gpud_detail), "not running (no %.150s)", path);
+	else if (ret)
+		snprintf(r->gpud_detail, sizeof(r->gpud_detail), "%s", err);
+	else
+		snprintf(r->gpud_detail, sizeof(r->gpud_detail), "pid %d on %s, policy %s, %u stages",
+			 v.pid, v.device, v.policy, v.nr_stages);
+}
+
 void doctor_probe(struct doctor_report *r, const char *sysfs_root)
 {
 	char path[512];
@@ -368,6 +393,10 @@ static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
 	kmod_row(r, rows, &n);
 	sensors_row(r, rows, &n);
 	add_row(rows, &n, "CUDA driver", r->cuda_driver, "GPU coordination off", "%s", r->cuda_detail);
+	if (r->gpud_detail[0])
+		add_row(rows, &n, "triage-gpud", r->gpud,
+			"GPU stages run on the CPU; start triage-gpud (docs/gpud.md)", "%s",
+			r->gpud_detail);
 	if (r->gpu_devfreq[0])
 		add_row(rows, &n, "devfreq GPU node", true, "", "%s (%s)", r->gpu_devfreq, r->gpu_name);
 	else

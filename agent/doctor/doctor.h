@@ -40,6 +40,8 @@ struct doctor_report {
 	int cuda_driver_version; /* 12060 for CUDA 12.6 */
 	char gpu_devfreq[512]; /* devfreq directory of the GPU, "" if none */
 	char gpu_name[64];
+	bool gpud;		/* triage-gpud runs (doctor_probe_gpud) */
+	char gpud_detail[256];
 	int nr_cpus_online;
 	int nr_clusters;
 	char clusters[DOCTOR_MAX_CLUSTERS][64]; /* cpu lists */
@@ -51,6 +53,10 @@ struct doctor_report {
 };
 
 void doctor_probe(struct doctor_report *r, const char *sysfs_root);
+
+/* Whether triage-gpud runs on run_dir: its pid, device and stages, or
+ * why not (r->gpud, r->gpud_detail). */
+void doctor_probe_gpud(struct doctor_report *r, const char *run_dir);
 
 /* Prints the table: feature, state, what it means for triage. */
 void doctor_print(const struct doctor_report *r, FILE *out);

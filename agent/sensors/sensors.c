@@ -135,6 +135,21 @@ int sensors_forget_workload(struct sensors *s, uint32_t wl_id)
 	return s->ops->forget_workload(s, wl_id);
 }
 
+int sensors_put_gpu_stats(struct sensors *s, uint32_t wl_id, const struct triage_gpu_stats *st)
+{
+	if (!s->ops->put_gpu_stats)
+		return -EOPNOTSUPP;
+	/* Workload ids start at 1 (sensors_tag_valid); 0 is nobody's. */
+	if (!wl_id)
+		return -EINVAL;
+	return s->ops->put_gpu_stats(s, wl_id, st);
+}
+
+int sensors_read_gpu_stats(struct sensors *s, uint32_t wl_id, struct triage_gpu_stats *out)
+{
+	return s->ops->read_gpu_stats ? s->ops->read_gpu_stats(s, wl_id, out) : -EOPNOTSUPP;
+}
+
 int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx)
 {
 	return s->ops->prune(s, keep, ctx);

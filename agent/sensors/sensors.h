@@ -36,6 +36,7 @@ struct sensors_opts {
 #define SENSORS_HAS_LEVEL_SPLIT (1u << 1) /* cpu_stats per level slot */
 #define SENSORS_HAS_INTERFERENCE (1u << 2) /* intf_ns, intf_count */
 #define SENSORS_HAS_WAIT_HIST (1u << 3)   /* wl_stats.wait_hist: wait quantiles */
+#define SENSORS_HAS_GPU_STATS (1u << 4)   /* gpu_stats: sensors_put/read_gpu_stats */
 
 /* What the proc back end lacks, in the words its warning and --doctor use. */
 #define SENSORS_PROC_LIMITS "no interference, no per-level CPU split, no wait histogram"
@@ -90,12 +91,28 @@ int sensors_read_cpus(struct sensors *s, struct triage_cpu_stats *out, int nr_cp
 /* Reads wl_stats of one workload; -ENOENT when it has none yet. */
 int sensors_read_workload(struct sensors *s, uint32_t wl_id, struct triage_wl_stats *out);
 
-/* Drops a workload's counters (its cgroup is gone). */
+/* Drops a workload's counters (its cgroup is gone): its wl_stats and,
+ * with SENSORS_HAS_GPU_STATS, its gpu_stats entry. 0 when either existed,
+ * -ENOENT when neither did. */
 int sensors_forget_workload(struct sensors *s, uint32_t wl_id);
 
-/* Removes every tag and every workload's counters whose workload id keep()
- * refuses: what reused pins (or a loaded module) carry over from workloads
- * that went away while no agent ran. Returns how many entries it removed. */
+/*
+ * A workload's GPU counters (triage-gpud's, which the agent copies each
+ * tick) in the pinned map gpu_stats, so bpftool shows them beside the CPU
+ * counters. No BPF program reads or writes them: the map is there for
+ * readers outside the agent. Only the bpf back end has it
+ * (SENSORS_HAS_GPU_STATS); kmod and proc answer -EOPNOTSUPP, and the GPU
+ * counters are then in `triagectl status` only. put: -EINVAL for wl_id 0,
+ * -E2BIG when TRIAGE_MAX_WORKLOADS workloads have an entry. read: -ENOENT
+ * when the workload has none.
+ */
+int sensors_put_gpu_stats(struct sensors *s, uint32_t wl_id, const struct triage_gpu_stats *st);
+int sensors_read_gpu_stats(struct sensors *s, uint32_t wl_id, struct triage_gpu_stats *out);
+
+/* Removes every tag and every workload's counters (gpu_stats included)
+ * whose workload id keep() refuses: what reused pins (or a loaded module)
+ * carry over from workloads that went away while no agent ran. Returns how
+ * many entries it removed. */
 int sensors_prune(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx);
 
 /* Something the sensors noticed on their own (kmod: the module's notifications). */

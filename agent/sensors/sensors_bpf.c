@@ -12,6 +12,12 @@
  * compares map shapes and fails the whole load on a mismatch; stale pins
  * are removed and fresh maps made, with one warning. Per-CPU state and task
  * storage are never pinned: they describe the moment, not history.
+ *
+ * gpu_stats is pinned like the counters although no program touches it:
+ * the agent writes it (sensors_put_gpu_stats) so that bpftool readers find
+ * the GPU counters beside the CPU ones. A pin directory left by an agent
+ * from before it lacks only that pin; the others are reused and libbpf
+ * creates and pins the missing one.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* vasprintf; the Makefile defines it too */
@@ -56,12 +62,20 @@ static struct bpf_sensors *to_bpf(struct sensors *s)
 static const struct sensors_ops bpf_ops;
 
 /* The maps that are pinned, in the order they are named in messages. */
-enum pinned_map { PIN_CPU_STATS, PIN_WL_STATS, PIN_CG_TAGS, PIN_TGID_TAGS, PIN_META, NR_PINNED };
+enum pinned_map {
+	PIN_CPU_STATS,
+	PIN_WL_STATS,
+	PIN_CG_TAGS,
+	PIN_TGID_TAGS,
+	PIN_META,
+	PIN_GPU_STATS,
+	NR_PINNED
+};
 
 static const char *const pinned_names[NR_PINNED] = {
 	[PIN_CPU_STATS] = TRIAGE_MAP_CPU_STATS, [PIN_WL_STATS] = TRIAGE_MAP_WL_STATS,
 	[PIN_CG_TAGS] = TRIAGE_MAP_CG_TAGS,     [PIN_TGID_TAGS] = TRIAGE_MAP_TGID_TAGS,
-	[PIN_META] = TRIAGE_MAP_META,
+	[PIN_META] = TRIAGE_MAP_META,           [PIN_GPU_STATS] = TRIAGE_MAP_GPU_STATS,
 };
 
 static struct bpf_map *pinned_map(struct sensors_bpf *skel, enum pinned_map which)
@@ -77,6 +91,8 @@ static struct bpf_map *pinned_map(struct sensors_bpf *skel, enum pinned_map whic
 		return skel->maps.tgid_tags;
 	case PIN_META:
 		return skel->maps.meta;
+	case PIN_GPU_STATS:
+		return skel->maps.gpu_stats;
 	case NR_PINNED:
 		break;
 	}
@@ -478,12 +494,41 @@ static int bpf_forget_workload(struct sensors *base, uint32_t wl_id)
 {
 	struct bpf_sensors *s = to_bpf(base);
 	__u32 key = wl_id;
+	int rc_wl, rc_gpu;
 
-	return bpf_map__delete_elem(s->skel->maps.wl_stats, &key, sizeof(key), 0);
+	rc_wl = bpf_map__delete_elem(s->skel->maps.wl_stats, &key, sizeof(key), 0);
+	rc_gpu = bpf_map__delete_elem(s->skel->maps.gpu_stats, &key, sizeof(key), 0);
+	/* A workload without GPU stages has no gpu_stats entry, and one that
+	 * has not run on a CPU yet no wl_stats entry: either is enough. */
+	if (rc_wl && rc_wl != -ENOENT)
+		return rc_wl;
+	if (rc_gpu && rc_gpu != -ENOENT)
+		return rc_gpu;
+	return rc_wl && rc_gpu ? -ENOENT : 0;
+}
+
+static int bpf_put_gpu_stats(struct sensors *base, uint32_t wl_id,
+			     const struct triage_gpu_stats *st)
+{
+	struct bpf_sensors *s = to_bpf(base);
+	__u32 key = wl_id;
+
+	return bpf_map__update_elem(s->skel->maps.gpu_stats, &key, sizeof(key), st, sizeof(*st),
+				    BPF_ANY);
+}
+
+static int bpf_read_gpu_stats(struct sensors *base, uint32_t wl_id, struct triage_gpu_stats *out)
+{
+	struct bpf_sensors *s = to_bpf(base);
+	__u32 key = wl_id;
+
+	return bpf_map__lookup_elem(s->skel->maps.gpu_stats, &key, sizeof(key), out, sizeof(*out),
+				    0);
 }
 
 /* Deletes the entries of one map that keep() refuses; the tag maps hold a
- * struct triage_tag, wl_stats is keyed by the workload id itself. */
+ * struct triage_tag, wl_stats and gpu_stats are keyed by the workload id
+ * itself. */
 static int prune_map(struct bpf_map *map, size_t key_size, bool keyed_by_wl,
 		     bool (*keep)(uint32_t wl_id, void *ctx), void *ctx)
 {
@@ -523,7 +568,8 @@ static int bpf_prune(struct sensors *base, bool (*keep)(uint32_t wl_id, void *ct
 	struct bpf_sensors *s = to_bpf(base);
 	int removed = prune_map(s->skel->maps.cg_tags, sizeof(__u64), false, keep, ctx) +
 		      prune_map(s->skel->maps.tgid_tags, sizeof(__u32), false, keep, ctx) +
-		      prune_map(s->skel->maps.wl_stats, sizeof(__u32), true, keep, ctx);
+		      prune_map(s->skel->maps.wl_stats, sizeof(__u32), true, keep, ctx) +
+		      prune_map(s->skel->maps.gpu_stats, sizeof(__u32), true, keep, ctx);
 
 	if (removed)
 		meta_update(s, 0, true);
@@ -533,7 +579,7 @@ static int bpf_prune(struct sensors *base, bool (*keep)(uint32_t wl_id, void *ct
 static const struct sensors_ops bpf_ops = {
 	.kind = SENSORS_BPF,
 	.features = SENSORS_CAN_TAG_CGROUPS | SENSORS_HAS_LEVEL_SPLIT | SENSORS_HAS_INTERFERENCE |
-		    SENSORS_HAS_WAIT_HIST,
+		    SENSORS_HAS_WAIT_HIST | SENSORS_HAS_GPU_STATS,
 	.close = bpf_close,
 	.tag_cgroup = bpf_tag_cgroup,
 	.untag_cgroup = bpf_untag_cgroup,
@@ -542,5 +588,7 @@ static const struct sensors_ops bpf_ops = {
 	.read_cpus = bpf_read_cpus,
 	.read_workload = bpf_read_workload,
 	.forget_workload = bpf_forget_workload,
+	.put_gpu_stats = bpf_put_gpu_stats,
+	.read_gpu_stats = bpf_read_gpu_stats,
 	.prune = bpf_prune,
 };

@@ -24,6 +24,8 @@ struct sensors_ops {
 	int (*read_cpus)(struct sensors *s, struct triage_cpu_stats *out, int nr_cpus);
 	int (*read_workload)(struct sensors *s, uint32_t wl_id, struct triage_wl_stats *out);
 	int (*forget_workload)(struct sensors *s, uint32_t wl_id);
+	int (*put_gpu_stats)(struct sensors *s, uint32_t wl_id, const struct triage_gpu_stats *st);
+	int (*read_gpu_stats)(struct sensors *s, uint32_t wl_id, struct triage_gpu_stats *out);
 	int (*prune)(struct sensors *s, bool (*keep)(uint32_t wl_id, void *ctx), void *ctx);
 	int (*event_fd)(const struct sensors *s);
 	int (*read_events)(struct sensors *s, void (*fn)(const struct sensors_event *ev, void *ctx),

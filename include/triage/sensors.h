@@ -52,12 +52,33 @@ struct triage_tag {
 };
 _Static_assert(sizeof(struct triage_tag) == 8, "triage_tag layout");
 
+/* Value of the pinned map gpu_stats, keyed by workload id (__u32): what
+ * triage-gpud ran for the workload's GPU stages, summed over its
+ * processes and stages, published by the agent each tick from gpud's
+ * stats file (struct triage_gpud_stats, include/triage/gpu.h). Counters
+ * run from when gpud took each stage on; a stage gone keeps its part. */
+struct triage_gpu_stats {
+	__u64 busy_ns;	   /* GPU time of its requests: input in to outputs back */
+	__u64 queued_ns;   /* requests' waits from their kick to their first launch */
+	__u64 requests;	   /* requests answered */
+	__u64 launches;	   /* kernel launches, slices included */
+	__u64 slices;	   /* of them, launches of part of a grid (elastic) */
+	__u64 bytes_in;	   /* copied to the GPU */
+	__u64 bytes_out;   /* copied back */
+	__u32 stages;	   /* its stages on gpud now */
+	__u32 share_permille; /* its GPU share in force at gpud (1000: no cap) */
+	__u32 level;	   /* gpud's level: 0 critical, 1 best-effort */
+	__u32 slot;	   /* the workload's level slot */
+};
+_Static_assert(sizeof(struct triage_gpu_stats) == 7 * 8 + 16, "triage_gpu_stats layout");
+
 /* Map names as pinned under the pin directory (at most 15 characters). */
 #define TRIAGE_MAP_CPU_STATS "cpu_stats"
 #define TRIAGE_MAP_WL_STATS "wl_stats"
 #define TRIAGE_MAP_CG_TAGS "cg_tags"
 #define TRIAGE_MAP_TGID_TAGS "tgid_tags"
 #define TRIAGE_MAP_META "meta"
+#define TRIAGE_MAP_GPU_STATS "gpu_stats"
 
 /* Value of the pinned single-entry map meta: lets a reader (or a restarted
  * agent) check which ABI the pinned counters follow. */

@@ -5,7 +5,10 @@
  * are pinned to one CPU, and their runtime from /proc/PID/stat must match
  * busy_ns and cpu_ns; sharing the CPU must show up as waits, involuntary
  * switches and, for the higher level, interference. Also: tagging by tgid,
- * counters continuing across a restart on kept pins, stale pins replaced.
+ * counters continuing across a restart on kept pins, stale pins replaced,
+ * and gpu_stats, the map the agent alone writes: through the API, through
+ * its pin with libbpf and through bpftool, pruned, forgotten, kept across
+ * a restart and made when older pins lack it.
  *
  * Needs root and kernel BTF; otherwise prints one skip line and exits 0.
  * Each test uses its own pin directory (/sys/fs/bpf/triage-test-<pid>) and
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <json-c/json.h>
 
 #include "sensors/sensors.h"
 
@@ -150,7 +154,7 @@ static void remove_pins(void)
 {
 	static const char *const names[] = { TRIAGE_MAP_CPU_STATS, TRIAGE_MAP_WL_STATS,
 					      TRIAGE_MAP_CG_TAGS, TRIAGE_MAP_TGID_TAGS,
-					      TRIAGE_MAP_META };
+					      TRIAGE_MAP_META, TRIAGE_MAP_GPU_STATS };
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -579,4 +583,278 @@ Test(sensors, prune_drops_tags_and_counters_of_gone_workloads)
 	cr_assert_eq(sensors_read_workload(fx.sensors, hog_tags[HOG_CRITICAL].wl_id, &ws), 0,
 		     "a kept workload's counters must stay");
 	cr_assert_gt(ws.cpu_ns, 0);
+}
+
+/* ---- gpu_stats: written by the agent, read by anyone with bpftool ---- */
+
+/* Distinct values per field and per workload, so a field read from the
+ * wrong place shows. */
+static struct triage_gpu_stats gpu_sample(uint32_t wl_id)
+{
+	uint64_t base = (uint64_t)wl_id * 1000000;
+
+	return (struct triage_gpu_stats){
+		.busy_ns = base + 123456789, .queued_ns = base + 2345678, .requests = base + 345,
+		.launches = base + 4567, .slices = base + 890, .bytes_in = base + 5678901,
+		.bytes_out = base + 678901, .stages = 2, .share_permille = 750, .level = 1,
+		.slot = 3,
+	};
+}
+
+static void gpu_pin_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", fx.pin_dir, TRIAGE_MAP_GPU_STATS);
+}
+
+/* The entry of wl_id as the pin itself holds it: 0, or -errno. */
+static int gpu_pin_lookup(uint32_t wl_id, struct triage_gpu_stats *out)
+{
+	char path[PATH_MAX + 32];
+	__u32 key = wl_id;
+	int fd, rc;
+
+	gpu_pin_path(path, sizeof(path));
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "no pinned %s: %s", path, strerror(errno));
+	rc = bpf_map_lookup_elem(fd, &key, out) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+static void assert_gpu_eq(const struct triage_gpu_stats *got, const struct triage_gpu_stats *want,
+			  const char *where)
+{
+	cr_assert_eq(memcmp(got, want, sizeof(*got)), 0,
+		     "%s: busy_ns %llu requests %llu share_permille %u slot %u, expected %llu %llu "
+		     "%u %u",
+		     where, (unsigned long long)got->busy_ns, (unsigned long long)got->requests,
+		     got->share_permille, got->slot, (unsigned long long)want->busy_ns,
+		     (unsigned long long)want->requests, want->share_permille, want->slot);
+}
+
+/* $BPFTOOL, else bpftool in PATH or in the sbin folders root's PATH may
+ * lack; false when there is none. */
+static bool find_bpftool(char *out, size_t len)
+{
+	const char *env = getenv("BPFTOOL"), *path = getenv("PATH");
+	char dirs[4096];
+
+	if (env && env[0]) {
+		snprintf(out, len, "%s", env);
+		return access(out, X_OK) == 0;
+	}
+	snprintf(dirs, sizeof(dirs), "%s:/usr/local/sbin:/usr/sbin:/sbin", path ? path : "");
+	for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/bpftool", dir);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Runs bpftool on the gpu_stats pin; its whole stdout, to free(). */
+static char *bpftool_dump_gpu_stats(const char *bpftool)
+{
+	char cmd[2 * PATH_MAX + 64], path[PATH_MAX + 32];
+	size_t len = 0, cap = 1 << 16;
+	char *out = malloc(cap);
+	FILE *p;
+	size_t n;
+
+	cr_assert_not_null(out);
+	gpu_pin_path(path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "'%s' map dump pinned '%s' -j", bpftool, path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen %s: %s", cmd, strerror(errno));
+	while ((n = fread(out + len, 1, cap - 1 - len, p)) > 0) {
+		len += n;
+		if (len == cap - 1) {
+			cap *= 2;
+			out = realloc(out, cap);
+			cr_assert_not_null(out);
+		}
+	}
+	out[len] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s failed; it printed: %.500s", cmd, out);
+	return out;
+}
+
+static uint64_t json_field_u64(struct json_object *value, const char *name, const char *dump)
+{
+	struct json_object *f;
+
+	cr_assert(json_object_object_get_ex(value, name, &f),
+		  "bpftool printed no field \"%s\" in: %.1000s", name, dump);
+	cr_assert(json_object_is_type(f, json_type_int), "bpftool's \"%s\" is no number in: %.1000s",
+		  name, dump);
+	return json_object_get_uint64(f);
+}
+
+/* bpftool -j prints, per entry, the raw bytes and, thanks to the map's BTF,
+ * a "formatted" object with the key and the named value fields. */
+static void assert_bpftool_shows(const char *bpftool, uint32_t wl_id,
+				 const struct triage_gpu_stats *want)
+{
+	char *dump = bpftool_dump_gpu_stats(bpftool);
+	struct json_object *root = json_tokener_parse(dump), *fmt, *key, *value = NULL;
+	size_t n;
+
+	cr_assert_not_null(root, "bpftool printed no JSON: %.1000s", dump);
+	cr_assert(json_object_is_type(root, json_type_array), "not a JSON array: %.1000s", dump);
+	n = json_object_array_length(root);
+	for (size_t i = 0; i < n && !value; i++) {
+		struct json_object *entry = json_object_array_get_idx(root, i);
+
+		cr_assert(json_object_object_get_ex(entry, "formatted", &fmt),
+			  "no \"formatted\" object (is the map's BTF missing?): %.1000s", dump);
+		cr_assert(json_object_object_get_ex(fmt, "key", &key));
+		if (json_object_get_uint64(key) == wl_id)
+			cr_assert(json_object_object_get_ex(fmt, "value", &value));
+	}
+	cr_assert_not_null(value, "no entry with key %u in: %.1000s", wl_id, dump);
+	cr_assert_eq(json_field_u64(value, "busy_ns", dump), want->busy_ns);
+	cr_assert_eq(json_field_u64(value, "queued_ns", dump), want->queued_ns);
+	cr_assert_eq(json_field_u64(value, "requests", dump), want->requests);
+	cr_assert_eq(json_field_u64(value, "launches", dump), want->launches);
+	cr_assert_eq(json_field_u64(value, "slices", dump), want->slices);
+	cr_assert_eq(json_field_u64(value, "bytes_in", dump), want->bytes_in);
+	cr_assert_eq(json_field_u64(value, "bytes_out", dump), want->bytes_out);
+	cr_assert_eq(json_field_u64(value, "stages", dump), want->stages);
+	cr_assert_eq(json_field_u64(value, "share_permille", dump), want->share_permille);
+	cr_assert_eq(json_field_u64(value, "level", dump), want->level);
+	cr_assert_eq(json_field_u64(value, "slot", dump), want->slot);
+	json_object_put(root);
+	free(dump);
+}
+
+Test(sensors, gpu_stats_put_read_through_the_api_the_pin_and_bpftool)
+{
+	struct triage_gpu_stats st = gpu_sample(5), got;
+	char path[PATH_MAX + 32], bpftool[PATH_MAX];
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info);
+	int fd;
+
+	fx.sensors = open_sensors(false);
+	cr_assert(sensors_features(fx.sensors) & SENSORS_HAS_GPU_STATS);
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, 5, &got), -ENOENT, "nothing put yet");
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, 0, &st), -EINVAL, "workload id 0");
+
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, 5, &st), 0);
+	memset(&got, 0, sizeof(got));
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, 5, &got), 0);
+	assert_gpu_eq(&got, &st, "sensors_read_gpu_stats");
+	memset(&got, 0, sizeof(got));
+	cr_assert_eq(gpu_pin_lookup(5, &got), 0);
+	assert_gpu_eq(&got, &st, "the pinned map");
+
+	/* The shape readers rely on, and BTF for named fields. */
+	gpu_pin_path(path, sizeof(path));
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0);
+	memset(&info, 0, sizeof(info));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
+	close(fd);
+	cr_assert_eq(info.type, BPF_MAP_TYPE_HASH);
+	cr_assert_eq(info.key_size, sizeof(__u32));
+	cr_assert_eq(info.value_size, sizeof(struct triage_gpu_stats));
+	cr_assert_eq(info.max_entries, TRIAGE_MAX_WORKLOADS);
+	cr_assert_str_eq(info.name, TRIAGE_MAP_GPU_STATS);
+	cr_assert_neq(info.btf_value_type_id, 0, "gpu_stats has no BTF for its value");
+
+	/* scripts/install-deps installs bpftool (the skeleton needs it too). */
+	if (find_bpftool(bpftool, sizeof(bpftool)))
+		assert_bpftool_shows(bpftool, 5, &st);
+	else
+		cr_log_warn("tests/bpf: bpftool not found ($BPFTOOL, PATH, /usr/sbin): its dump "
+			    "of gpu_stats is not checked");
+
+	/* The agent puts the whole value each tick: it replaces. */
+	st.requests += 10;
+	st.busy_ns += 5000000;
+	st.share_permille = 1000;
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, 5, &st), 0);
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, 5, &got), 0);
+	assert_gpu_eq(&got, &st, "after a second put");
+
+	/* Never ran on a CPU: forgetting drops the GPU entry alone. */
+	cr_assert_eq(sensors_read_workload(fx.sensors, 5, &(struct triage_wl_stats){ 0 }), -ENOENT);
+	cr_assert_eq(sensors_forget_workload(fx.sensors, 5), 0);
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, 5, &got), -ENOENT, "forgotten");
+	cr_assert_eq(gpu_pin_lookup(5, &got), -ENOENT, "forgotten, yet in the pin");
+	cr_assert_eq(sensors_forget_workload(fx.sensors, 5), -ENOENT, "forgotten twice");
+}
+
+Test(sensors, prune_drops_gpu_stats_of_gone_workloads)
+{
+	const uint32_t kept = hog_tags[HOG_CRITICAL].wl_id, gone = 4242;
+	struct triage_gpu_stats st_kept = gpu_sample(kept), st_gone = gpu_sample(gone), got;
+
+	fx.sensors = open_sensors(false);
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, kept, &st_kept), 0);
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, gone, &st_gone), 0);
+	cr_assert_eq(sensors_prune(fx.sensors, keep_only_critical, NULL), 1,
+		     "the gone workload's gpu_stats entry, and nothing else");
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, gone, &got), -ENOENT);
+	cr_assert_eq(gpu_pin_lookup(gone, &got), -ENOENT);
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, kept, &got), 0);
+	assert_gpu_eq(&got, &st_kept, "a kept workload's GPU counters");
+}
+
+Test(sensors, gpu_stats_kept_across_restart_on_kept_pins)
+{
+	struct triage_gpu_stats st = gpu_sample(6), got;
+	char path[PATH_MAX + 32];
+	struct stat sb;
+
+	fx.sensors = open_sensors(true);
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, 6, &st), 0);
+	sensors_close(fx.sensors);
+	fx.sensors = NULL;
+	gpu_pin_path(path, sizeof(path));
+	cr_assert_eq(stat(path, &sb), 0, "keep_pins must leave %s", path);
+	cr_assert_eq(gpu_pin_lookup(6, &got), 0, "no agent: the pin still holds it");
+	assert_gpu_eq(&got, &st, "the pin between two agents");
+
+	fx.sensors = open_sensors(false);
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, 6, &got), 0, "lost across the restart");
+	assert_gpu_eq(&got, &st, "after the restart");
+	sensors_close(fx.sensors);
+	fx.sensors = NULL;
+	cr_assert_eq(stat(path, &sb), -1, "close without keep_pins leaves %s", path);
+	cr_assert_eq(errno, ENOENT);
+}
+
+/* An agent from before gpu_stats left its pins: they are reused, and the
+ * missing one is made and pinned. */
+Test(sensors, gpu_stats_pinned_when_older_pins_lack_it)
+{
+	const struct triage_tag tag = { .slot = 1, .wl_id = 8 };
+	struct triage_gpu_stats st = gpu_sample(8), got;
+	char path[PATH_MAX + 32];
+	uint64_t fake_cgid = 434343;
+	struct triage_tag found;
+	int fd;
+
+	fx.sensors = open_sensors(true);
+	cr_assert_eq(sensors_tag_cgroup(fx.sensors, fake_cgid, &tag), 0);
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, 8, &st), 0);
+	sensors_close(fx.sensors);
+	fx.sensors = NULL;
+	gpu_pin_path(path, sizeof(path));
+	cr_assert_eq(unlink(path), 0, "unlink %s: %s", path, strerror(errno));
+
+	fx.sensors = open_sensors(false);
+	snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, TRIAGE_MAP_CG_TAGS);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &fake_cgid, &found), 0,
+		     "the older cg_tags pin was not reused");
+	close(fd);
+	cr_assert_eq(found.wl_id, tag.wl_id);
+	cr_assert_eq(sensors_read_gpu_stats(fx.sensors, 8, &got), -ENOENT, "a fresh gpu_stats");
+	cr_assert_eq(gpu_pin_lookup(8, &got), -ENOENT, "the new pin holds an old entry");
+	cr_assert_eq(sensors_put_gpu_stats(fx.sensors, 8, &st), 0);
+	cr_assert_eq(gpu_pin_lookup(8, &got), 0, "the new pin is not the new map");
+	assert_gpu_eq(&got, &st, "the new pin");
 }

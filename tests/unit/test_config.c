@@ -152,9 +152,9 @@ Test(config_good, every_key_is_read)
 		 " \"run_dir\": \"/tmp/run\","
 		 " \"levels\": [{\"name\": \"lvl_1\", \"rank\": 8, \"weight\": 10000,"
 		 " \"cpus\": \"0-3,6\", \"floor_cores\": 64, \"throttle\": true,"
-		 " \"wait_p99_us\": 10000000, \"intf_pct\": 100}],"
+		 " \"wait_p99_us\": 10000000, \"intf_pct\": 100, \"gpu_floor_permille\": 0}],"
 		 " \"protection\": {\"period_us\": 1000, \"decrease\": 0.9,"
-		 " \"increase_cores\": 1, \"calm_ticks\": 0}}",
+		 " \"increase_cores\": 1, \"calm_ticks\": 0, \"gpu_increase_permille\": 1000}}",
 		 cfg);
 	cr_assert_eq(cfg->tick_ms, 10);
 	cr_assert_eq(cfg->status_ms, 60000);
@@ -174,6 +174,8 @@ Test(config_good, every_key_is_read)
 	cr_assert_float_eq(cfg->protection.decrease, 0.9, 1e-9);
 	cr_assert_float_eq(cfg->protection.increase_cores, 1, 1e-9);
 	cr_assert_eq(cfg->protection.calm_ticks, 0);
+	cr_assert_eq(cfg->levels[0].gpu_floor_permille, 0);
+	cr_assert_eq(cfg->protection.gpu_increase_permille, 1000);
 	free(cfg);
 }
 
@@ -377,6 +379,8 @@ static struct bad_case bad_cases[] = {
 	{ "{\"levels\": [{\"rank\": 1}]}", "levels[0].name: ", "required key missing" },
 	{ "{\"levels\": [{\"name\": \"a\"}]}", "levels[0].rank: ", "required key missing" },
 	{ LEVEL_WITH("\"colour\": \"red\""), "levels[0].colour: ", "unknown key" },
+	{ LEVEL_WITH("\"gpu_floor_permille\": 1001"), "levels[0].gpu_floor_permille: ",
+	  "integer in 0..1000, got 1001" },
 	{ LEVEL_WITH("\"sched\": {}"), "levels[0].sched.policy: ", "required key missing" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"edf\"}"), "levels[0].sched.policy: ",
 	  "unknown policy \"edf\" (expected keep, other, batch, idle, fifo, rr or deadline)" },
@@ -462,6 +466,8 @@ static struct bad_case bad_cases[] = {
 	{ PROTECTION_WITH("\"period_us\": 999"), "protection.period_us: ", "1000..1000000" },
 	{ PROTECTION_WITH("\"decrease\": 1"), "protection.decrease: ", "number in (0, 1)" },
 	{ PROTECTION_WITH("\"decrease\": 0"), "protection.decrease: ", "number in (0, 1)" },
+	{ PROTECTION_WITH("\"gpu_increase_permille\": 0"), "protection.gpu_increase_permille: ",
+	  "integer in 1..1000, got 0" },
 	{ PROTECTION_WITH("\"increase_cores\": 0"), "protection.increase_cores: ",
 	  "number in (0, 64]" },
 	{ PROTECTION_WITH("\"increase_cores\": 1e400"), "protection.increase_cores: ",

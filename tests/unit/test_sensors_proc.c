@@ -294,6 +294,19 @@ Test(sensors_proc, what_it_is_and_cannot)
 	sensors_close(s);
 }
 
+/* GPU counters live in the BPF back end's pinned map only; without it
+ * they are in `triagectl status` alone. */
+Test(sensors_proc, no_gpu_stats)
+{
+	struct triage_gpu_stats st = { .busy_ns = 1, .requests = 1, .share_permille = 1000 }, out;
+	struct sensors *s = open_fake();
+
+	cr_assert_eq(sensors_features(s) & SENSORS_HAS_GPU_STATS, 0);
+	cr_assert_eq(sensors_put_gpu_stats(s, 1, &st), -EOPNOTSUPP);
+	cr_assert_eq(sensors_read_gpu_stats(s, 1, &out), -EOPNOTSUPP);
+	sensors_close(s);
+}
+
 Test(sensors_proc, per_cpu_figures)
 {
 	struct sensors *s = open_fake();

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The GPU in the loop (agent/gpu/gpu.h) on the whole agent: which of
+ * gpud's stages belong to which client, and so to which workload, level
+ * and floor; whether a critical one misses its target.
+ *
+ * Only stages of the agent's own clients count: a process gpud serves
+ * that is not a libtriage client of this agent has no level here, so its
+ * share is not the agent's to set.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "agent.h"
+#include "log.h"
+
+#include <triage/gpud.h>
+
+static const struct agent_client *client_by_pid(const struct agent *a, pid_t pid)
+{
+	for (int i = 0; i < a->clients.nr; i++)
+		if (a->clients.c[i]->pid == pid)
+			return a->clients.c[i];
+	return NULL;
+}
+
+/* The counters into the pinned map gpu_stats, where the sensors have it
+ * (the BPF ones); a value only when it moved. */
+static void publish_counters(struct agent *a)
+{
+	if (!a->sensors || !(sensors_features(a->sensors) & SENSORS_HAS_GPU_STATS))
+		return;
+	for (int i = 0; i < a->gpu.nr_wl; i++) {
+		struct agent_gpu_workload *w = &a->gpu.wl[i];
+		int err;
+
+		if (!w->dirty)
+			continue;
+		err = sensors_put_gpu_stats(a->sensors, w->wl_id, &w->st);
+		if (err && err != -ENOENT)
+			log_debug("gpu_stats: workload %u: %s", w->wl_id, strerror(-err));
+		w->dirty = false;
+	}
+}
+
+void agent_gpu_tick(struct agent *a)
+{
+	struct agent_gpu_be be[TRIAGE_GPUD_MAX_STAGES];
+	uint32_t wl_ids[TRIAGE_GPUD_MAX_STAGES] = { 0 }, slots[TRIAGE_GPUD_MAX_STAGES] = { 0 };
+	int nr = 0;
+	bool missed = false;
+
+	agent_gpu_sample(&a->gpu);
+	for (uint32_t i = 0; a->gpu.up && i < a->gpu.view.nr_stages; i++) {
+		const struct triage_gpud_stage_stats *st = &a->gpu.view.stages[i];
+		const struct agent_client *c = client_by_pid(a, st->pid);
+		bool latency = false;
+
+		if (!c)
+			continue;
+		wl_ids[i] = c->wl_id;
+		slots[i] = (uint32_t)c->level;
+		if (st->level == TRIAGE_GPUD_CRITICAL) {
+			if (agent_clients_severity(a, c->wl_id, 0.0, &latency) > 1.0 && latency)
+				missed = true;
+		} else {
+			be[nr++] = (struct agent_gpu_be){ st->name,
+							  a->cfg.levels[c->level].gpu_floor_permille };
+		}
+	}
+	agent_gpu_protect(&a->gpu, be, nr, missed, &a->cfg.protection);
+	agent_gpu_account(&a->gpu, wl_ids, slots);
+	publish_counters(a);
+}
