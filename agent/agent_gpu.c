@@ -51,6 +51,7 @@ void agent_gpu_tick(struct agent *a)
 	bool missed = false;
 
 	agent_gpu_sample(&a->gpu);
+	agent_plan_set_gpu(&a->plan, a->gpu.up);
 	for (uint32_t i = 0; a->gpu.up && i < a->gpu.view.nr_stages; i++) {
 		const struct triage_gpud_stage_stats *st = &a->gpu.view.stages[i];
 		const struct agent_client *c = client_by_pid(a, st->pid);

@@ -486,26 +486,29 @@ static bool runs_whole(const struct agent *a, const struct agent_client *c)
 	return agent_plan_outside(&a->cfg, c->level);
 }
 
+/* The CPUs of every CPU unit of p (this process's when none says). */
+static void cpu_cpus(const struct plan_platform *p, cpu_set_t *all)
+{
+	CPU_ZERO(all);
+	for (int u = 0; u < p->nr_units; u++) {
+		cpu_set_t set;
+
+		if (p->units[u].kind == PLAN_UNIT_CPU && !p->units[u].aggregate &&
+		    platform_unit_cpus(p, u, &set) >= 0)
+			CPU_OR(all, all, &set);
+	}
+	if (!CPU_COUNT(all))
+		sched_getaffinity(0, sizeof(*all), all);
+}
+
 static int whole_stage(const struct agent *a, const struct agent_client *c,
 		       struct triage_client_assign_stage *out, cpu_set_t *all)
 {
 	const struct level_cfg *lv = &a->cfg.levels[c->level];
 	int cpus;
 
-	if (!lv->cpus[0] || cpulist_parse(lv->cpus, strlen(lv->cpus), CPU_SETSIZE, 0, all) <= 0) {
-		const struct plan_platform *p = &a->plan.platform;
-
-		CPU_ZERO(all);
-		for (int u = 0; u < p->nr_units; u++) {
-			cpu_set_t set;
-
-			if (p->units[u].kind == PLAN_UNIT_CPU && !p->units[u].aggregate &&
-			    platform_unit_cpus(p, u, &set) >= 0)
-				CPU_OR(all, all, &set);
-		}
-		if (!CPU_COUNT(all))
-			sched_getaffinity(0, sizeof(*all), all);
-	}
+	if (!lv->cpus[0] || cpulist_parse(lv->cpus, strlen(lv->cpus), CPU_SETSIZE, 0, all) <= 0)
+		cpu_cpus(&a->plan.platform, all);
 	cpus = CPU_COUNT(all);
 	memset(out, 0, sizeof(*out));
 	out->first = 0;
@@ -531,14 +534,21 @@ static int stages_of(const struct agent *a, int i, struct triage_client_assign_s
 		cpu_set_t set;
 		int threads;
 
-		/* A stage the plan puts on a GPU runs on the CPUs here: the CPU
-		 * executor is what clients run. */
-		if (platform_unit_cpus(p, st->unit, &set) < 0 || !CPU_COUNT(&set))
-			sched_getaffinity(0, sizeof(set), &set);
-		threads = st->cores > 0 ? st->cores : CPU_COUNT(&set);
+		memset(&out[s], 0, sizeof(out[s]));
+		if (u->kind == PLAN_UNIT_GPU) {
+			/* On triage-gpud (the plan has GPU units only while it
+			 * serves); its CPU fallback may run on any CPU of the
+			 * CPU units. */
+			cpu_cpus(p, &set);
+			threads = 1;
+			out[s].unit = TRIAGE_CLIENT_UNIT_GPU;
+		} else {
+			if (platform_unit_cpus(p, st->unit, &set) < 0 || !CPU_COUNT(&set))
+				sched_getaffinity(0, sizeof(set), &set);
+			threads = st->cores > 0 ? st->cores : CPU_COUNT(&set);
+		}
 		if (threads > TRIAGE_CLIENT_MAX_TIDS - 1)
 			threads = TRIAGE_CLIENT_MAX_TIDS - 1;
-		memset(&out[s], 0, sizeof(out[s]));
 		out[s].first = (uint32_t)st->first;
 		out[s].last = (uint32_t)st->last;
 		out[s].threads = (uint32_t)(threads > 0 ? threads : 1);
@@ -760,6 +770,8 @@ void agent_clients_workload_json(const struct agent *a, uint32_t wl_id, struct j
 		json_object_object_add(js, "last", json_object_new_int((int)c->assigned[s].last));
 		json_object_object_add(js, "threads", json_object_new_int((int)c->assigned[s].threads));
 		json_object_object_add(js, "cpus", json_object_new_string(list));
+		json_object_object_add(js, "unit", json_object_new_string(
+			c->assigned[s].unit == TRIAGE_CLIENT_UNIT_GPU ? "gpu" : "cpu"));
 		if (c->seen.applied_generation == c->generation && (uint32_t)s < c->seen.nr_stages) {
 			struct json_object *tids = json_object_new_array();
 

@@ -140,8 +140,6 @@ void client_shm_write_assignment(struct triage_client_shm *s,
 	memset(next, 0, sizeof(next));
 	if (nr)
 		memcpy(next, stages, (size_t)nr * sizeof(*next));
-	for (int i = 0; i < nr; i++)
-		next[i].reserved = 0;
 
 	client_shm_agent_begin(s);
 	client_shm_set(s->nr_assigned, (uint32_t)nr);

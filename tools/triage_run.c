@@ -197,8 +197,15 @@ static void plan_of_assignment(const struct triage_client_assignment *a, struct 
 
 		p->stages[s].first = (int)as->first;
 		p->stages[s].last = (int)as->last;
-		triage_client_stage_cpus(as, &p->stages[s].cpus);
+		/* A GPU stage's CPUs are its fallback's: the executor runs it
+		 * anywhere (a GPU stage has no CPU set), within the workload's
+		 * cpuset. */
+		p->stages[s].unit = as->unit == TRIAGE_CLIENT_UNIT_GPU ? EXEC_UNIT_GPU : EXEC_UNIT_CPU;
+		if (p->stages[s].unit == EXEC_UNIT_CPU)
+			triage_client_stage_cpus(as, &p->stages[s].cpus);
 		p->stages[s].threads = as->threads ? (int)as->threads : CPU_COUNT(&p->stages[s].cpus);
+		if (p->stages[s].unit == EXEC_UNIT_GPU && !as->threads)
+			p->stages[s].threads = 1;
 		if (p->stages[s].threads > EXEC_MAX_THREADS)
 			p->stages[s].threads = EXEC_MAX_THREADS;
 		if (p->stages[s].threads < 1)

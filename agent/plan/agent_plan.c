@@ -71,7 +71,8 @@ int agent_plan_init(struct agent_plan *ap, const struct planner_cfg *cfg,
 		agent_plan_off(ap, "%s", platform_desc);
 		return -1;
 	}
-	ap->platform = *platform;
+	ap->platform = ap->full = *platform;
+	ap->gpu_on = true;
 	snprintf(ap->platform_desc, sizeof(ap->platform_desc), "%s", platform_desc);
 	ap->pb = calloc(1, sizeof(*ap->pb));
 	ap->pl = planner_create(AGENT_PLAN_ARENA_BYTES);
@@ -132,6 +133,51 @@ const struct plan_model *agent_plan_model(struct agent_plan *ap, const char *nam
 	snprintf(ap->models[ap->nr_models].name, sizeof(ap->models[0].name), "%s", name);
 	ap->models[ap->nr_models++].model = m;
 	return m;
+}
+
+/* full's units but its GPU ones (when off), and the transfer costs between
+ * those left. */
+static void platform_of(const struct plan_platform *full, bool gpu, struct plan_platform *out)
+{
+	int map[PLAN_MAX_UNITS], n = 0;
+
+	*out = *full;
+	for (int u = 0; u < full->nr_units; u++) {
+		map[u] = -1;
+		if (gpu || full->units[u].kind != PLAN_UNIT_GPU)
+			map[u] = n++;
+	}
+	out->nr_units = n;
+	for (int a = 0; a < full->nr_units; a++) {
+		if (map[a] < 0)
+			continue;
+		out->units[map[a]] = full->units[a];
+		for (int b = 0; b < full->nr_units; b++) {
+			if (map[b] < 0)
+				continue;
+			out->xfer_gbps[map[a]][map[b]] = full->xfer_gbps[a][b];
+			out->xfer_us[map[a]][map[b]] = full->xfer_us[a][b];
+		}
+	}
+}
+
+void agent_plan_set_gpu(struct agent_plan *ap, bool on)
+{
+	int gpus = 0;
+
+	if (ap->state != AGENT_PLAN_ON || on == ap->gpu_on)
+		return;
+	for (int u = 0; u < ap->full.nr_units; u++)
+		gpus += ap->full.units[u].kind == PLAN_UNIT_GPU;
+	ap->gpu_on = on;
+	if (!gpus)
+		return;
+	platform_of(&ap->full, on, &ap->platform);
+	/* Unit indices moved: the mix is planned anew at the next step. */
+	forget_mix(ap);
+	ap->seen_any = false;
+	log_info("planner: %s %d GPU unit%s of %s (triage-gpud %s)", on ? "plans on" : "leaves out",
+		 gpus, gpus == 1 ? "" : "s", ap->full.name, on ? "serves" : "is not running");
 }
 
 bool agent_plan_outside(const struct triage_config *cfg, int level)

@@ -68,7 +68,10 @@ struct agent_plan {
 	enum agent_plan_state state;
 	char why[512]; /* why planning is off */
 	struct agent_plan_source src;
-	struct plan_platform platform;
+	struct plan_platform platform; /* what the search plans on: full, less its GPU
+					* units while triage-gpud is away */
+	struct plan_platform full;     /* as loaded */
+	bool gpu_on;		       /* platform holds full's GPU units */
 	char platform_desc[160]; /* "platform orin-agx (profile)", ... */
 	struct planner *pl;
 	int nr_models;
@@ -129,6 +132,10 @@ int agent_plan_check_rules(const struct triage_config *cfg, const char *origin, 
 
 /* The planner's row of `triaged --doctor` (agent_plan_zoo.c). */
 void agent_plan_doctor(const struct planner_cfg *cfg, struct doctor_report *r);
+
+/* Whether triage-gpud serves GPU stages now: the platform's GPU units
+ * are planned on only while it does. A change plans the mix again. */
+void agent_plan_set_gpu(struct agent_plan *ap, bool on);
 
 /* Plans again when the mix of modeled workloads changed since the last
  * search, or replan_ms passed. A new mix whose preparation took half the

@@ -75,10 +75,17 @@ struct triage_client_stage_tids {
 _Static_assert(sizeof(struct triage_client_stage_tids) == 16 + 4 * TRIAGE_CLIENT_MAX_TIDS,
 	       "triage_client_stage_tids layout");
 
+/* Where an assigned stage runs. */
+enum triage_client_unit {
+	TRIAGE_CLIENT_UNIT_CPU = 0, /* on the CPUs in cpus */
+	TRIAGE_CLIENT_UNIT_GPU = 1, /* on triage-gpud (docs/gpud.md); cpus and threads
+				     * are its CPU fallback's */
+};
+
 struct triage_client_assign_stage {
 	uint32_t first, last; /* layers, inclusive */
 	uint32_t threads;     /* compute threads; 0: one per CPU in cpus */
-	uint32_t reserved;    /* 0 */
+	uint32_t unit;	      /* enum triage_client_unit (0 in agents before it) */
 	uint64_t cpus[TRIAGE_CLIENT_CPU_WORDS]; /* CPU set, bit n = CPU n */
 };
 _Static_assert(sizeof(struct triage_client_assign_stage) == 16 + 8 * TRIAGE_CLIENT_CPU_WORDS,

@@ -159,4 +159,51 @@ if [ $rc -eq 0 ] && [ -z "$(shares_in_file)" ] && wait_for 5 uncapped; then
 else
 	not_ok "gpud-agent: clean stop" "exit $rc, shares left: $(shares_in_file); gpud: $(gpud_shares)"
 fi
+# --- the planner puts a stage on gpud while it serves, and takes it back -------------
+# A platform of this host's CPUs and a GPU unit far faster than them: the
+# planner maps the best-effort DNN's layers there. The client asks for no
+# GPU stage itself. (When gpud dies, its request in flight may fall back
+# to the CPU before the new plan comes: that line is allowed.)
+{
+	kill -9 "${PIDS[@]}"
+	wait "${PIDS[@]}"
+} 2>/dev/null
+PIDS=()
+mkdir -p "$TMP/platforms"
+jq '.name = "withgpu" | .measured = true
+	| .units += [{"name": "gpu", "kind": "gpu", "cores": 16,
+	              "gflops": {"conv": 100000, "dwconv": 100000, "fc": 100000, "pool": 100000, "eltwise": 100000},
+	              "parallel_eff": 1, "mem_gbps": .dram_gbps, "launch_us": 1, "mem_mb": 8192}]
+	| .transfers = {(.units[0].name): {"gpu": {"gbps": 1000, "us": 1}},
+	                "gpu": {(.units[0].name): {"gbps": 1000, "us": 1}}}' \
+	"$SRC/models/platforms/host.json" >"$TMP/platforms/withgpu.json"
+jq --arg models "$SRC/models/zoo" --arg platforms "$TMP/platforms" '
+	.planner = {"platform": "withgpu", "models_dir": $models, "platforms_dir": $platforms,
+	            "replan_ms": 600000}' "$TMP/conf.json" >"$TMP/plan.json"
+"$BUILD/triaged" --config "$TMP/plan.json" -v >>"$TMP/agent-plan.log" 2>&1 &
+AGENT=$!
+wait_for 20 "$CTL" status >/dev/null
+"$BUILD/triage-run" -q --model squeezenet11 --level best-effort --name planned --duration 60 \
+	>"$TMP/planned.log" 2>&1 &
+PIDS+=($!)
+units_of() { status | jq -r '[.levels[].workloads[] | select(.name == "planned") | .client.stages[].unit] | join(",")'; }
+on_gpud() {
+	[[ $(units_of) == *gpu* ]] && status | jq -e '[.gpu.gpud.stages[] | select(.name == "planned")] | length == 1' >/dev/null
+}
+if wait_for 30 on_gpud; then
+	ok "gpud-agent: the planner maps a client's stage to the GPU unit while gpud serves, and gpud runs it (units $(units_of))"
+else
+	not_ok "gpud-agent: planned onto gpud" "units: $(units_of); $(grep planner "$TMP/agent-plan.log" | tail -n 4 | tr '\n' ' ')"
+fi
+{
+	kill -9 "$GPUD"
+	wait "$GPUD"
+} 2>/dev/null
+GPUD=
+cpu_only() { [ "$(units_of)" != "" ] && [[ $(units_of) != *gpu* ]]; }
+if wait_for 30 cpu_only && grep -q 'planner: leaves out 1 GPU unit' "$TMP/agent-plan.log"; then
+	ok "gpud-agent: gpud gone, the planner leaves the GPU unit out and the client runs CPU stages ($(units_of))"
+else
+	not_ok "gpud-agent: gpud gone under the planner" "units: $(units_of); $(grep -h 'GPU unit\|on the CPU' "$TMP/agent-plan.log" "$TMP/planned.log" | tail -n 3 | tr '\n' ' ')"
+fi
 exit $((T_FAILED > 0))
