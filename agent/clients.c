@@ -483,7 +483,7 @@ static void set_to_words(const cpu_set_t *set, uint64_t *words)
  * the CPUs where they would preempt the others. */
 static bool runs_whole(const struct agent *a, const struct agent_client *c)
 {
-	return agent_plan_outside(&a->cfg, c->level);
+	return agent_plan_outside(&a->plan, &a->cfg, c->level);
 }
 
 /* The CPUs of every CPU unit of p (this process's when none says). */

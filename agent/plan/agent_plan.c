@@ -180,8 +180,11 @@ void agent_plan_set_gpu(struct agent_plan *ap, bool on)
 		 gpus, gpus == 1 ? "" : "s", ap->full.name, on ? "serves" : "is not running");
 }
 
-bool agent_plan_outside(const struct triage_config *cfg, int level)
+bool agent_plan_outside(const struct agent_plan *ap, const struct triage_config *cfg, int level)
 {
+	for (int u = 0; ap->state == AGENT_PLAN_ON && u < ap->platform.nr_units; u++)
+		if (ap->platform.units[u].kind == PLAN_UNIT_GPU)
+			return false;
 	return config_sched_realtime(&cfg->levels[level].sched);
 }
 
@@ -207,7 +210,8 @@ static bool dnn_before(const struct agent_plan_dnn *a, const struct agent_plan_d
 
 /* The PLAN_MAX_DNNS most important modeled workloads into mix, sorted;
  * returns how many, and in *left_out how many more there were. */
-static int collect_mix(const struct triage_config *cfg, const struct workloads *reg,
+static int collect_mix(const struct agent_plan *ap, const struct triage_config *cfg,
+		       const struct workloads *reg,
 		       struct agent_plan_dnn mix[PLAN_MAX_DNNS], int *left_out)
 {
 	int nr = 0;
@@ -222,7 +226,7 @@ static int collect_mix(const struct triage_config *cfg, const struct workloads *
 		 * on any CPU (clients.c): not the plan's to map. The others
 		 * are planned on what it leaves, which their measured
 		 * throughput teaches the estimates. */
-		if (!w->model[0] || agent_plan_outside(cfg, w->level))
+		if (!w->model[0] || agent_plan_outside(ap, cfg, w->level))
 			continue;
 		memset(&d, 0, sizeof(d));
 		d.wl_id = w->id;
@@ -388,7 +392,7 @@ int agent_plan_step(struct agent_plan *ap, const struct triage_config *cfg,
 	if (!ap->seen_any || reg->generation != ap->seen_generation) {
 		ap->seen_any = true;
 		ap->seen_generation = reg->generation;
-		nr = collect_mix(cfg, reg, mix, &left_out);
+		nr = collect_mix(ap, cfg, reg, mix, &left_out);
 		if (left_out && !ap->nr_left_out)
 			log_warn("planner: %d modeled workloads, the planner takes %d: the %d least important are not planned",
 				 nr + left_out, PLAN_MAX_DNNS, left_out);

@@ -168,8 +168,11 @@ int agent_plan_find(const struct agent_plan *ap, uint32_t wl_id);
  * decision, and what it says of one workload (added to its object). */
 struct json_object *agent_plan_json(const struct agent_plan *ap, uint64_t now_ns);
 /* Whether the DNNs of level are left out of every plan: those of a
- * real-time level, which run whole on the level's CPUs (clients.c). */
-bool agent_plan_outside(const struct triage_config *cfg, int level);
+ * real-time level, which run whole on the level's CPUs (clients.c),
+ * while the platform planned on has no GPU unit. With one (triage-gpud
+ * serving), their heavy layers may go to the GPU, so they are planned
+ * like the others and keep their class on their CPU stages. */
+bool agent_plan_outside(const struct agent_plan *ap, const struct triage_config *cfg, int level);
 
 void agent_plan_workload_json(const struct agent_plan *ap, const struct triage_config *cfg,
 			      const struct workload *w,

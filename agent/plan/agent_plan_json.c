@@ -122,7 +122,7 @@ void agent_plan_workload_json(const struct agent_plan *ap, const struct triage_c
 		state = "unmodeled";
 	else if (ap->state != AGENT_PLAN_ON)
 		state = "off";
-	else if (agent_plan_outside(cfg, w->level))
+	else if (agent_plan_outside(ap, cfg, w->level))
 		state = "real time";
 	else if (i >= 0 && ap->have_result)
 		state = "planned";
