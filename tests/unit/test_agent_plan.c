@@ -244,7 +244,15 @@ Test(agent_plan, a_real_time_level_is_outside_the_plan_and_a_rate_reaches_the_pl
 	add(&reg, 0, "detector", "tiny", 30);
 	batch = add(&reg, 3, "batch", "small", 0);
 	workload_set_rate(&reg, batch, 4);
+	/* While triage-gpud serves, the board's GPU unit is planned on, and a
+	 * real-time DNN with it. */
 	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, 1 * MS), 1);
+	cr_assert_eq(ap->nr_dnns, 2, "with a GPU unit the fifo level's DNN is planned too");
+	agent_plan_set_gpu(ap, false);
+	cr_assert_eq(ap->platform.nr_units, ap->full.nr_units - 1, "the GPU unit left out");
+	for (int u = 0; u < ap->platform.nr_units; u++)
+		cr_assert_eq(ap->platform.units[u].kind, PLAN_UNIT_CPU);
+	cr_assert_eq(agent_plan_step(ap, &cfg_levels, &reg, 1 * MS), 1, "planned again");
 	cr_assert_eq(ap->nr_dnns, 1, "the fifo level's DNN is not planned");
 	cr_assert_str_eq(ap->pb->dnn[0].name, "best-effort/batch");
 	cr_assert_float_eq(ap->pb->dnn[0].rate_hz, 4, 1e-9);
