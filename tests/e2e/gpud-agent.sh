@@ -12,7 +12,7 @@ set -u
 
 require_root gpud-agent
 FAKE=$BUILD/fake-libcuda.so
-if [ ! -x "$BUILD/triage-gpud" ] || [ ! -e "$FAKE" ]; then
+if [ ! -x "$BUILD/triage-gpud" ] || { [ ! -e "$FAKE" ] && [ "${GPUD_E2E_DRIVER:-fake}" != real ]; }; then
 	skip gpud-agent "triage-gpud or fake-libcuda.so not built (no CUDA toolkit)"
 	exit 0
 fi
@@ -22,7 +22,9 @@ RUN=/run/$ROOT
 PIN=/sys/fs/bpf/$ROOT
 TMP=$(mktemp -d)
 CTL="$BUILD/triagectl"
-export TRIAGE_RUN_DIR=$RUN TRIAGE_LIBCUDA=$FAKE TRIAGE_MODELS=$SRC/models/zoo
+export TRIAGE_RUN_DIR=$RUN TRIAGE_MODELS=$SRC/models/zoo
+# GPUD_E2E_DRIVER=real (scripts/gpu-check): the GPU's own driver.
+[ "${GPUD_E2E_DRIVER:-fake}" = real ] || export TRIAGE_LIBCUDA=$FAKE
 AGENT= GPUD=
 PIDS=()
 cleanup() {

@@ -7,6 +7,7 @@
 # back), a client killed mid-run, and malformed hellos (bad sizes, an
 # unknown model, a stage that is no stage, an unsealed file, another ABI,
 # a short hello), after each of which gpud serves on. No root needed.
+# GPUD_E2E_DRIVER=real runs it on the machine's GPU instead.
 #   bash tests/e2e/gpud.sh BUILD_DIR
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -14,12 +15,14 @@ set -u
 FAKE=$BUILD/fake-libcuda.so
 GPUD=$BUILD/triage-gpud
 RUN=$BUILD/triage-run
-if [ ! -x "$GPUD" ] || [ ! -e "$FAKE" ]; then
+if [ ! -x "$GPUD" ] || { [ ! -e "$FAKE" ] && [ "${GPUD_E2E_DRIVER:-fake}" != real ]; }; then
 	skip gpud "triage-gpud or fake-libcuda.so not built (no CUDA toolkit)"
 	exit 0
 fi
 TMP=$(mktemp -d)
-export TRIAGE_RUN_DIR=$TMP/run TRIAGE_LIBCUDA=$FAKE
+export TRIAGE_RUN_DIR=$TMP/run
+# GPUD_E2E_DRIVER=real (scripts/gpu-check): the GPU's own driver.
+[ "${GPUD_E2E_DRIVER:-fake}" = real ] || export TRIAGE_LIBCUDA=$FAKE
 GPUD_PID=
 CLIENTS=()
 cleanup() {
