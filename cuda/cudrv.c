@@ -71,6 +71,7 @@ static const struct entry entries[] = {
 	REQ(MemHostRegister, "cuMemHostRegister_v2"),
 	REQ(MemHostUnregister, "cuMemHostUnregister"),
 	REQ(LaunchKernel, "cuLaunchKernel"),
+	OPT(DeviceTotalMem, "cuDeviceTotalMem_v2"),
 	OPT(DeviceGetDevResource, "cuDeviceGetDevResource"),
 	OPT(DevSmResourceSplitByCount, "cuDevSmResourceSplitByCount"),
 	OPT(DevResourceGenerateDesc, "cuDevResourceGenerateDesc"),

@@ -10,7 +10,8 @@
  *
  * One table per process, filled once by cudrv_load(); calls go through
  * it: cu.LaunchKernel(...). The green-context entry points are optional
- * (CUDA 12.4+ drivers): NULL where the driver lacks them.
+ * (CUDA 12.4+ drivers), and so is cuDeviceTotalMem: NULL where the driver
+ * lacks them.
  */
 #ifndef TRIAGE_CUDA_CUDRV_H
 #define TRIAGE_CUDA_CUDRV_H
@@ -67,6 +68,10 @@ struct cudrv {
 				 unsigned int grid_z, unsigned int block_x, unsigned int block_y,
 				 unsigned int block_z, unsigned int smem, CUstream stream,
 				 void **params, void **extra);
+
+	/* Optional: only the planner's profile reads it (cuda/gpu_profile.c),
+	 * and nothing else should fail to start for its lack. */
+	CUresult (*DeviceTotalMem)(size_t *bytes, CUdevice dev);
 
 	/* Green contexts: optional. */
 	CUresult (*DeviceGetDevResource)(CUdevice dev, CUdevResource *res, CUdevResourceType type);

@@ -12,7 +12,7 @@ CUDA_HOME ?= /usr/local/cuda
 CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c cuda/gpud_stats.c
 
 CUDA_RT_SRC := cuda/cudrv.c cuda/device.c cuda/greenctx.c cuda/gpu_dnn.c cuda/coord.c \
-	       cuda/coord_launch.c cuda/coord_serve.c
+	       cuda/coord_launch.c cuda/coord_serve.c cuda/gpu_profile.c
 CUDA_RT_OBJ := $(patsubst cuda/%.c,$(OBJ)/cuda-rt/%.o,$(CUDA_RT_SRC))
 CUDA_RT_LIB := $(BUILD)/libtriage-gpu.a
 

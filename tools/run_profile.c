@@ -276,6 +276,87 @@ static int write_profile(struct json_object *root, const char *path, char *err, 
 	return 0;
 }
 
+/* The GPU units of the profile at path, which triage-gpud --profile wrote
+ * there, with their hand-overs to and from the CPU units measured now: a
+ * new measurement of the CPUs keeps what the GPU's said. dram_gbps is
+ * raised to a kept unit's bandwidth, as the reader requires. */
+static void keep_gpu_units(const char *path, struct json_object *units,
+			   struct json_object *transfers, double *dram)
+{
+	struct json_object *old = json_object_from_file(path), *old_units, *old_xfer, *v;
+	int kept = 0;
+
+	if (!old || !json_object_object_get_ex(old, "units", &old_units) ||
+	    !json_object_is_type(old_units, json_type_array)) {
+		json_object_put(old);
+		return;
+	}
+	if (!json_object_object_get_ex(old, "transfers", &old_xfer))
+		old_xfer = NULL;
+	for (size_t i = 0; i < json_object_array_length(old_units); i++) {
+		struct json_object *u = json_object_array_get_idx(old_units, i), *row, *cell;
+		const char *name;
+
+		if (!json_object_object_get_ex(u, "kind", &v) ||
+		    strcmp(json_object_get_string(v), "gpu") ||
+		    !json_object_object_get_ex(u, "name", &v))
+			continue;
+		name = json_object_get_string(v);
+		/* Every ordered pair needs its hand-over (the reader's rule): a
+		 * GPU unit measured beside other CPU units is measured again. */
+		for (size_t k = 0; k < json_object_array_length(units) && u; k++) {
+			struct json_object *cn;
+			const char *cpu_name;
+
+			if (!json_object_object_get_ex(json_object_array_get_idx(units, k), "name", &cn))
+				continue;
+			cpu_name = json_object_get_string(cn);
+			if (!old_xfer || !json_object_object_get_ex(old_xfer, name, &row) ||
+			    !json_object_object_get_ex(row, cpu_name, &cell) ||
+			    !json_object_object_get_ex(old_xfer, cpu_name, &row) ||
+			    !json_object_object_get_ex(row, name, &cell)) {
+				fprintf(stderr, "triage-run: the GPU unit %s of %s has no hand-over to %s: dropped; run triage-gpud --profile again\n",
+					name, path, cpu_name);
+				u = NULL;
+			}
+		}
+		if (!u)
+			continue;
+		json_object_array_add(units, json_object_get(u));
+		kept++;
+		if (json_object_object_get_ex(u, "mem_gbps", &v) && json_object_get_double(v) > *dram)
+			*dram = json_object_get_double(v);
+		for (size_t k = 0; old_xfer && k + 1 < json_object_array_length(units); k++) {
+			struct json_object *cpu = json_object_array_get_idx(units, k), *cn, *to;
+			const char *cpu_name;
+
+			if (!json_object_object_get_ex(cpu, "name", &cn))
+				continue;
+			cpu_name = json_object_get_string(cn);
+			if (json_object_object_get_ex(old_xfer, name, &row) &&
+			    json_object_object_get_ex(row, cpu_name, &cell)) {
+				if (!json_object_object_get_ex(transfers, name, &to)) {
+					to = json_object_new_object();
+					json_object_object_add(transfers, name, to);
+				}
+				json_object_object_add(to, cpu_name, json_object_get(cell));
+			}
+			if (json_object_object_get_ex(old_xfer, cpu_name, &row) &&
+			    json_object_object_get_ex(row, name, &cell)) {
+				if (!json_object_object_get_ex(transfers, cpu_name, &to)) {
+					to = json_object_new_object();
+					json_object_object_add(transfers, cpu_name, to);
+				}
+				json_object_object_add(to, name, json_object_get(cell));
+			}
+		}
+	}
+	if (kept)
+		fprintf(stderr, "triage-run: kept the GPU unit%s of %s (triage-gpud --profile)\n",
+			kept == 1 ? "" : "s", path);
+	json_object_put(old);
+}
+
 int run_profile_host(const char *models_dir, const char *output, bool verbose, char *err,
 		     size_t errlen)
 {
@@ -337,7 +418,6 @@ int run_profile_host(const char *models_dir, const char *output, bool verbose, c
 		if (json_object_get_double(g) > dram)
 			dram = json_object_get_double(g);
 	}
-	json_object_object_add(root, "dram_gbps", jnum(dram));
 	snprintf(text, sizeof(text), "%s, measured by triage-run --profile: %d CPU cluster%s",
 		 "this machine", (int)json_object_array_length(units),
 		 json_object_array_length(units) == 1 ? "" : "s");
@@ -365,6 +445,8 @@ int run_profile_host(const char *models_dir, const char *output, bool verbose, c
 		else
 			json_object_put(row);
 	}
+	keep_gpu_units(path, units, transfers, &dram);
+	json_object_object_add(root, "dram_gbps", jnum(dram));
 	json_object_object_add(root, "transfers", transfers);
 	why = json_object_new_object();
 	json_object_object_add(why, "dram_gbps",

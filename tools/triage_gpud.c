@@ -45,6 +45,7 @@
 
 #include "clock.h"
 #include "coord.h"
+#include "gpu_profile.h"
 #include "gpud_stats.h"
 #include "fsutil.h"
 #include "log.h"
@@ -67,9 +68,9 @@
 
 struct options {
 	int device;
-	const char *run_dir, *group, *models_dir;
+	const char *run_dir, *group, *models_dir, *output;
 	enum coord_policy policy;
-	bool quiet, verbose;
+	bool quiet, verbose, profile;
 };
 
 struct conn {
@@ -109,6 +110,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: triage-gpud [--device N] [--policy elastic|priority|multistream]\n"
 		"                   [--run-dir DIR] [--group NAME] [--models DIR] [-q|-v]\n"
+		"       triage-gpud --profile [--output FILE] [--device N] [--models DIR] [-v]\n"
 		"\n"
 		"Runs the GPU stages of DNN processes (triage-run --stages ...@gpu, or the\n"
 		"agent's plans) in one CUDA context with elastic kernels (docs/gpud.md).\n"
@@ -120,7 +122,10 @@ static void usage(FILE *f)
 		"  --run-dir DIR   where the socket goes (default $TRIAGE_RUN_DIR or /run/triage)\n"
 		"  --group NAME    the socket's group, mode 0660 (default video where it\n"
 		"                  exists; else the socket is 0666)\n"
-		"  --models DIR    the model zoo (default $TRIAGE_MODELS or models/zoo)\n");
+		"  --models DIR    the model zoo (default $TRIAGE_MODELS or models/zoo)\n"
+		"  --profile       measure the GPU for the planner, write it into the platform\n"
+		"                  profile and exit (docs/gpud.md)\n"
+		"  --output FILE   with --profile: the profile (default <platforms dir>/host.json)\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -131,6 +136,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "models", required_argument, NULL, 'm' },
+		{ "profile", no_argument, NULL, 'P' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -139,12 +146,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c, p;
 
 	*o = (struct options){ .policy = COORD_ELASTIC };
-	while ((c = getopt_long(argc, argv, "d:p:r:g:m:qvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:p:r:g:m:o:qvh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = (int)opt_u64("--device", optarg, 0, 64); break;
 		case 'r': o->run_dir = optarg; break;
 		case 'g': o->group = optarg; break;
 		case 'm': o->models_dir = optarg; break;
+		case 'P': o->profile = true; break;
+		case 'o': o->output = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		case 'p':
@@ -163,6 +172,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "triage-gpud: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (o->output && !o->profile) {
+		fprintf(stderr, "triage-gpud: --output goes with --profile\n");
 		return -1;
 	}
 	o->run_dir = run_dir_resolve(o->run_dir);
@@ -746,6 +759,20 @@ int main(int argc, char **argv)
 	if (ret) {
 		log_err("%s", err);
 		return ret == -ENOENT || ret == -ENODEV ? EXIT_NO_GPU : EXIT_FAILED;
+	}
+	if (d.o.profile) {
+		/* Stages served at the same time would be measured too. */
+		char sock[4200];
+
+		snprintf(sock, sizeof(sock), "%s/%s", d.o.run_dir, TRIAGE_GPUD_SOCKET);
+		if (someone_listens(sock))
+			log_warn("a triage-gpud serves on %s: the profile measures the GPU as it shares it",
+				 sock);
+		ret = gpud_profile(&d.g, d.o.models_dir, d.o.output, d.o.verbose, err, sizeof(err));
+		if (ret)
+			log_err("%s", err);
+		gpu_device_close(&d.g);
+		return ret ? EXIT_FAILED : 0;
 	}
 	snprintf(shares, sizeof(shares), "%s/%s", d.o.run_dir, TRIAGE_GPU_SHARES_FILE);
 	co.policy = d.o.policy;

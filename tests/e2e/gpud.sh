@@ -160,9 +160,12 @@ victim=$!
 CLIENTS=($victim)
 wait_for 20 grep -q "pid $victim (uid" "$TMP/gpud2.log"
 sleep 0.5
+# (bash reports a child killed by a signal on its stderr when it reaps it)
+exec 3>&2 2>/dev/null
 kill -9 "$victim"
-{ wait "$victim"; } 2>/dev/null
+wait "$victim"
 CLIENTS=()
+exec 2>&3 3>&-
 if wait_for 10 grep -q "pid $victim: .* gone after" "$TMP/gpud2.log" && kill -0 "$GPUD_PID" &&
 	timeout 120 "$RUN" -q --model $MODEL --stages $STAGES_GPU --duration 1 --output "$TMP/after.bin" \
 		>"$TMP/after.log" 2>&1 && ! grep -q 'on the CPU' "$TMP/after.log" &&
@@ -238,6 +241,27 @@ if [ -z "$fails" ] && kill -0 "$GPUD_PID"; then
 	ok "gpud: malformed hellos (sizes, model, stage, spans, level, unsealed file, ABI, short, no fds) refused naming what, gpud serves on"
 else
 	not_ok "gpud: malformed hellos" "wrong answers:$fails: $(tr '\n' ';' <"$TMP/bad.out")"
+fi
+
+# --- --profile: the GPU unit into the planner's profile, the CPU units kept ----------
+# (While gpud serves: the profile warns that it measures a shared GPU.)
+cp "$(dirname "$0")/../../models/platforms/host.json" "$TMP/host.json"
+timeout 120 "$GPUD" --profile --output "$TMP/host.json" >"$TMP/profile.log" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'profile of .* written to' "$TMP/profile.log" &&
+	grep -q 'measures the GPU as it shares it' "$TMP/profile.log" &&
+	jq -e '([.units[] | select(.kind == "gpu" and .gflops.conv > 0 and .launch_us > 0)] | length) == 1
+		and ([.units[] | select(.kind == "cpu")] | length) >= 1 and .transfers.gpu != null' 		"$TMP/host.json" >/dev/null; then
+	ok "gpud: --profile writes one measured GPU unit and its hand-overs into the profile, keeping its CPU units"
+else
+	not_ok "gpud: --profile" "exit $rc: $(tail -n 2 "$TMP/profile.log" | tr '\n' ' ')"
+fi
+"$GPUD" --output x >"$TMP/usage.log" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -q -- '--output goes with --profile' "$TMP/usage.log"; then
+	ok "gpud: bad usage exits 2 naming the option"
+else
+	not_ok "gpud: bad usage" "exit $rc: $(head -n 1 "$TMP/usage.log")"
 fi
 
 # --- SIGTERM: clean exit, socket and pid file gone ------------------------------------

@@ -46,5 +46,6 @@ void test_coverage(struct gpu_device *g);
 void test_zoo_reference(struct gpu_device *g);
 void test_coordinator(struct gpu_device *g);
 void test_serve(struct gpu_device *g);
+void test_gpud_profile(struct gpu_device *g);
 
 #endif

@@ -135,6 +135,7 @@ int main(void)
 	test_zoo_reference(&g);
 	test_coordinator(&g);
 	test_serve(&g);
+	test_gpud_profile(&g);
 	gpu_device_close(&g);
 	return tap_failed ? 1 : 0;
 }

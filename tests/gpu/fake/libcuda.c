@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "kernels/ops.h"
@@ -221,6 +222,17 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
 	default:
 		return CUDA_ERROR_INVALID_VALUE;
 	}
+}
+
+/* Integrated, as the sm_87 it plays: the device's memory is the host's. */
+CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	if (dev != 0)
+		return CUDA_ERROR_INVALID_DEVICE;
+	*bytes = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)4 << 30;
+	return CUDA_SUCCESS;
 }
 
 CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
