@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-struct triage_gpu_stats {
+struct gpu_devfreq_read {
 	char name[TRIAGE_NAME_MAX];
 	u32 load_permille;
 	u64 cur_hz, min_hz, max_hz;
@@ -41,7 +41,7 @@ static struct devfreq *gpu_devfreq_by_name(const char *name)
 	return NULL;
 }
 
-static int gpu_read(struct triage_gpu_stats *st)
+static int gpu_read(struct gpu_devfreq_read *st)
 {
 	const char *list = triage_gpu_nodes ?: "";
 	struct devfreq *df = NULL;
@@ -70,7 +70,7 @@ static int gpu_read(struct triage_gpu_stats *st)
 	return 0;
 }
 #else
-static int gpu_read(struct triage_gpu_stats *st)
+static int gpu_read(struct gpu_devfreq_read *st)
 {
 	return -ENODEV;
 }
@@ -78,14 +78,14 @@ static int gpu_read(struct triage_gpu_stats *st)
 
 bool triage_gpu_present(void)
 {
-	struct triage_gpu_stats st;
+	struct gpu_devfreq_read st;
 
 	return gpu_read(&st) == 0;
 }
 
 int triage_cmd_get_gpu_stats(struct sk_buff *skb, struct genl_info *info)
 {
-	struct triage_gpu_stats st = {};
+	struct gpu_devfreq_read st = {};
 	struct sk_buff *msg;
 	void *hdr;
 	int err;
