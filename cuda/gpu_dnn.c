@@ -213,9 +213,19 @@ static int check_stage_inputs(const struct gpu_dnn *d, char *err, size_t errlen)
 	return 0;
 }
 
-static int build(const struct dnn_model *m, uint64_t seed, int first, int last, bool exec_weights,
-		 struct gpu_dnn *d, char *err, size_t errlen)
+/* How build() makes a DNN: with the executor's weights or its own; with
+ * the weights of another (from: not allocated, not uploaded, not freed);
+ * or the weights alone (no tensors, no kernels: what others share). */
+struct build_how {
+	bool exec_weights;
+	const struct gpu_dnn *from;
+	bool weights_only;
+};
+
+static int build(const struct dnn_model *m, uint64_t seed, int first, int last,
+		 const struct build_how *how, struct gpu_dnn *d, char *err, size_t errlen)
 {
+	bool exec_weights = how->exec_weights, tensors = !how->weights_only;
 	struct dnn_totals totals;
 	float *chunk = NULL;
 	int ret = -ENOMEM, n = m->nr_layers;
@@ -230,6 +240,7 @@ static int build(const struct dnn_model *m, uint64_t seed, int first, int last, 
 	d->seed = seed;
 	d->first = first;
 	d->last = last;
+	d->borrowed_weights = how->from != NULL;
 	d->model = dnn_model_alloc();
 	d->outputs = calloc((size_t)n, sizeof(*d->outputs));
 	d->weights = calloc((size_t)n, sizeof(*d->weights));
@@ -247,7 +258,9 @@ static int build(const struct dnn_model *m, uint64_t seed, int first, int last, 
 	if ((ret = check_stage_inputs(d, err, errlen)))
 		goto fail;
 
-	if (first == 0) {
+	if (!tensors)
+		ret = 0;
+	else if (first == 0) {
 		ret = alloc(d, &d->input, gpu_dnn_tensor_elems(d, DNN_INPUT), "input", -1, err,
 			    errlen);
 		if (!ret && !exec_weights)
@@ -263,9 +276,15 @@ static int build(const struct dnn_model *m, uint64_t seed, int first, int last, 
 		int64_t weight, bias;
 
 		tk_layer_param_elems(m, i, &weight, &bias);
-		if ((ret = alloc(d, &d->outputs[i], gpu_dnn_tensor_elems(d, i), "output", i, err,
-				 errlen)) ||
-		    (ret = alloc(d, &d->weights[i], weight, "weights", i, err, errlen)) ||
+		if (tensors && (ret = alloc(d, &d->outputs[i], gpu_dnn_tensor_elems(d, i), "output",
+					    i, err, errlen)))
+			goto fail;
+		if (how->from) {
+			d->weights[i] = how->from->weights[i];
+			d->biases[i] = how->from->biases[i];
+			continue;
+		}
+		if ((ret = alloc(d, &d->weights[i], weight, "weights", i, err, errlen)) ||
 		    (ret = alloc(d, &d->biases[i], bias, "bias", i, err, errlen)))
 			goto fail;
 		if (exec_weights)
@@ -276,7 +295,7 @@ static int build(const struct dnn_model *m, uint64_t seed, int first, int last, 
 		if (ret)
 			goto fail;
 	}
-	for (int i = first; i <= last; i++)
+	for (int i = first; tensors && i <= last; i++)
 		if ((ret = add_kernels(d, i, err, errlen)))
 			goto fail;
 	free(chunk);
@@ -291,15 +310,37 @@ fail:
 int gpu_dnn_build(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
 		  struct gpu_dnn *d, char *err, size_t errlen)
 {
+	static const struct build_how how = { .exec_weights = false };
+
 	(void)g;
-	return build(m, seed, 0, m->nr_layers - 1, false, d, err, errlen);
+	return build(m, seed, 0, m->nr_layers - 1, &how, d, err, errlen);
 }
 
 int gpu_dnn_build_stage(struct gpu_device *g, const struct dnn_model *m, uint64_t seed, int first,
 			int last, struct gpu_dnn *d, char *err, size_t errlen)
 {
+	static const struct build_how how = { .exec_weights = true };
+
 	(void)g;
-	return build(m, seed, first, last, true, d, err, errlen);
+	return build(m, seed, first, last, &how, d, err, errlen);
+}
+
+int gpu_dnn_build_weights(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
+			  int first, int last, struct gpu_dnn *d, char *err, size_t errlen)
+{
+	static const struct build_how how = { .exec_weights = true, .weights_only = true };
+
+	(void)g;
+	return build(m, seed, first, last, &how, d, err, errlen);
+}
+
+int gpu_dnn_build_sharing(struct gpu_device *g, const struct gpu_dnn *from, struct gpu_dnn *d,
+			  char *err, size_t errlen)
+{
+	const struct build_how how = { .exec_weights = true, .from = from };
+
+	(void)g;
+	return build(from->model, from->seed, from->first, from->last, &how, d, err, errlen);
 }
 
 CUdeviceptr gpu_dnn_stage_input(const struct gpu_dnn *d)
@@ -334,6 +375,8 @@ void gpu_dnn_free(struct gpu_dnn *d)
 	for (int i = 0; d->model && i < d->model->nr_layers; i++) {
 		if (d->outputs && d->outputs[i])
 			cu.MemFree(d->outputs[i]);
+		if (d->borrowed_weights)
+			continue;
 		if (d->weights && d->weights[i])
 			cu.MemFree(d->weights[i]);
 		if (d->biases && d->biases[i])

@@ -13,6 +13,7 @@
 #ifndef TRIAGE_CUDA_GPU_DNN_H
 #define TRIAGE_CUDA_GPU_DNN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "device.h"
@@ -34,6 +35,7 @@ struct gpu_dnn {
 	struct dnn_model *model;
 	uint64_t seed;
 	int first, last; /* the layers it runs (all, but for a stage) */
+	bool borrowed_weights; /* weights and biases are another's (gpu_dnn_build_sharing) */
 	int nr_kernels;
 	struct gpu_kernel *kernels;
 	CUdeviceptr input;    /* the model's input; 0 for a stage that starts later */
@@ -61,6 +63,16 @@ int gpu_dnn_build(struct gpu_device *g, const struct dnn_model *m, uint64_t seed
  * stage's. The input is not filled: gpud copies each request's in. */
 int gpu_dnn_build_stage(struct gpu_device *g, const struct dnn_model *m, uint64_t seed, int first,
 			int last, struct gpu_dnn *d, char *err, size_t errlen);
+
+/* The weights of a stage alone (no tensors, no kernels: it runs nothing),
+ * for stages that share them: gpu_dnn_build_sharing(). */
+int gpu_dnn_build_weights(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
+			  int first, int last, struct gpu_dnn *d, char *err, size_t errlen);
+
+/* A stage of from's model, seed and layers with from's weights: only its
+ * own tensors are allocated. from must outlive d. */
+int gpu_dnn_build_sharing(struct gpu_device *g, const struct gpu_dnn *from, struct gpu_dnn *d,
+			  char *err, size_t errlen);
 
 /* Where a stage's input goes: the model's input, or layer first - 1's. */
 CUdeviceptr gpu_dnn_stage_input(const struct gpu_dnn *d);

@@ -73,6 +73,16 @@ struct options {
 	bool quiet, verbose, profile;
 };
 
+/* The weights of one (model, seed, stage), made once and shared by the
+ * stages of every client that runs it. */
+struct weights {
+	char model[TRIAGE_GPUD_MODEL_MAX];
+	uint64_t seed;
+	int first, last;
+	int refs;
+	struct gpu_dnn dnn; /* weights only: gpu_dnn_build_weights() */
+};
+
 struct conn {
 	int fd, kick, id; /* id: the coordinator's, 0 before the hello */
 	pid_t pid;
@@ -83,7 +93,8 @@ struct conn {
 	bool registered, in_flight;
 	uint32_t seen; /* the client's req last taken */
 	double kicked; /* when the request in flight was seen */
-	struct gpu_dnn dnn;
+	struct gpu_dnn dnn;   /* its tensors and kernels, on w's weights */
+	struct weights *w;
 	struct triage_gpud_stage_stats stats; /* what gpud-stats says of it */
 	uint64_t requests;
 };
@@ -95,6 +106,7 @@ struct gpud {
 	int epoll_fd, listen_fd, signal_fd;
 	char sock_path[108], pid_path[4096];
 	struct conn *conns[MAX_CONNS];
+	struct weights *weights[MAX_CONNS];
 	uint32_t next_session;
 	struct shm_file stats;
 	uint64_t stats_published_ns;
@@ -278,6 +290,56 @@ static void reply(struct conn *c, int status, uint32_t session, const char *gpu,
 		log_debug("pid %d: reply not sent: %s", (int)c->pid, strerror(errno));
 }
 
+/* The weights of the hello's stage: those made for another client of the
+ * same model, seed and layers, or new ones. */
+static struct weights *weights_get(struct gpud *d, const struct triage_gpud_hello *h,
+				   const struct dnn_model *m, char *why, size_t len)
+{
+	int free_slot = -1;
+	struct weights *w;
+
+	for (int k = 0; k < MAX_CONNS; k++) {
+		w = d->weights[k];
+		if (!w) {
+			if (free_slot < 0)
+				free_slot = k;
+			continue;
+		}
+		if (!strcmp(w->model, h->model) && w->seed == h->seed && w->first == h->first &&
+		    w->last == h->last) {
+			w->refs++;
+			return w;
+		}
+	}
+	w = free_slot >= 0 ? calloc(1, sizeof(*w)) : NULL;
+	if (!w) {
+		snprintf(why, len, "out of memory for the weights of %s", h->model);
+		return NULL;
+	}
+	if (gpu_dnn_build_weights(&d->g, m, h->seed, h->first, h->last, &w->dnn, why, len)) {
+		free(w);
+		return NULL;
+	}
+	snprintf(w->model, sizeof(w->model), "%s", h->model);
+	w->seed = h->seed;
+	w->first = h->first;
+	w->last = h->last;
+	w->refs = 1;
+	d->weights[free_slot] = w;
+	return w;
+}
+
+static void weights_put(struct gpud *d, struct weights *w)
+{
+	if (!w || --w->refs)
+		return;
+	for (int k = 0; k < MAX_CONNS; k++)
+		if (d->weights[k] == w)
+			d->weights[k] = NULL;
+	gpu_dnn_free(&w->dnn);
+	free(w);
+}
+
 static void conn_free(struct gpud *d, int i)
 {
 	struct conn *c = d->conns[i];
@@ -294,6 +356,7 @@ static void conn_free(struct gpud *d, int i)
 	if (c->registered)
 		cu.MemHostUnregister(c->shm);
 	gpu_dnn_free(&c->dnn);
+	weights_put(d, c->w);
 	if (c->shm)
 		munmap(c->shm, c->size);
 	if (c->kick >= 0)
@@ -458,7 +521,10 @@ static int add_stage(struct gpud *d, struct conn *c, const struct dnn_model *m, 
 	};
 	int ret;
 
-	ret = gpu_dnn_build_stage(&d->g, m, h->seed, h->first, h->last, &c->dnn, why, len);
+	c->w = weights_get(d, h, m, why, len);
+	if (!c->w)
+		return -ENOMEM;
+	ret = gpu_dnn_build_sharing(&d->g, &c->w->dnn, &c->dnn, why, len);
 	if (ret)
 		return ret;
 	/* Pinned, the copies are DMA on the stream; where the driver will
@@ -554,10 +620,11 @@ static void take_hello(struct gpud *d, int i)
 	d->stats_dirty = true;
 	reply(c, 0, ++d->next_session, d->g.name, NULL);
 	if (!d->o.quiet)
-		log_info("pid %d (uid %d): %s layers %d-%d as \"%s\", %s%s", (int)c->pid,
+		log_info("pid %d (uid %d): %s layers %d-%d as \"%s\", %s%s%s", (int)c->pid,
 			 (int)c->uid, c->h.model, c->h.first, c->h.last, c->h.name,
 			 c->h.level == TRIAGE_GPUD_CRITICAL ? "critical" : "best-effort",
-			 c->registered ? "" : " (its file not pinned: staged copies)");
+			 c->registered ? "" : " (its file not pinned: staged copies)",
+			 c->w->refs > 1 ? ", weights shared" : "");
 }
 
 static void conn_event(struct gpud *d, int i, uint32_t events)

@@ -127,8 +127,9 @@ for n in 1 2 3; do
 done
 CLIENTS=()
 if [ -z "$fails" ] && grep -q '"det", critical' "$TMP/gpud.log" &&
-	[ "$(grep -c '"bg[23]", best-effort' "$TMP/gpud.log")" -eq 2 ]; then
-	ok "gpud: three clients at once (one critical, two best-effort), every output right"
+	[ "$(grep -c '"bg[23]", best-effort' "$TMP/gpud.log")" -eq 2 ] &&
+	[ "$(grep -c '"\(det\|bg[23]\)", .*weights shared' "$TMP/gpud.log")" -eq 2 ]; then
+	ok "gpud: three clients at once (one critical, two best-effort, the weights made once), every output right"
 else
 	not_ok "gpud: three clients" "${fails:-levels not in the log}: $(grep -h 'triage-run' "$TMP"/c?.log | head -n 2 | tr '\n' ' ')"
 fi

@@ -6,7 +6,8 @@
  * best-effort copies of the second, served on requests. The outputs must
  * equal the CPU executor's reference run (exec_reference) on the same
  * input: the weights, the stage plumbing and the copies in and out all
- * show there. Then the refusals (a second request while one is in flight,
+ * show there. The third stage runs on the second's weights
+ * (gpu_dnn_build_sharing), as gpud shares them between clients. Then the refusals (a second request while one is in flight,
  * an unknown stage) and a stage removed with a request in flight, after
  * which the others still serve.
  */
@@ -117,8 +118,7 @@ void test_serve(struct gpu_device *g)
 	if ((ret = gpu_dnn_build_stage(g, m, SEED, 0, CUT, &a.dnn, err, sizeof(err))) ||
 	    (ret = gpu_dnn_build_stage(g, m, SEED, CUT + 1, m->nr_layers - 1, &b.dnn, err,
 				       sizeof(err))) ||
-	    (ret = gpu_dnn_build_stage(g, m, SEED, CUT + 1, m->nr_layers - 1, &c.dnn, err,
-				       sizeof(err)))) {
+	    (ret = gpu_dnn_build_sharing(g, &b.dnn, &c.dnn, err, sizeof(err)))) {
 		tap_not_ok("serve: building the stages: %s", err);
 		goto out;
 	}
@@ -160,7 +160,7 @@ void test_serve(struct gpu_device *g)
 	}
 	if (outputs_agree(out_b, want, n_out, why, sizeof(why)) &&
 	    outputs_agree(out_c, want, n_out, why, sizeof(why)))
-		tap_ok("serve: %s in two stages (critical, then two best-effort at once) equals the CPU executor's reference",
+		tap_ok("serve: %s in two stages (critical, then two best-effort at once, one on the other's weights) equals the CPU executor's reference",
 		       MODEL);
 	else
 		tap_not_ok("serve: outputs: %s", why);
