@@ -58,6 +58,8 @@ void cost_ring_add(struct cost_ring *r, uint64_t ns);
 
 /* Each tick: gpud's stats, then the GPU protection loop (agent_gpu.c). */
 void agent_gpu_tick(struct agent *a);
+/* The per-workload GPU counters (what gpu_stats holds), for `stats`. */
+struct json_object *agent_gpu_stats_json(const struct agent *a);
 
 /* Answers one control request; returns a new JSON object. */
 struct json_object *agent_handle_request(struct agent *a, struct json_object *req, uid_t peer_uid);

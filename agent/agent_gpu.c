@@ -73,3 +73,33 @@ void agent_gpu_tick(struct agent *a)
 	agent_gpu_account(&a->gpu, wl_ids, slots);
 	publish_counters(a);
 }
+
+struct json_object *agent_gpu_stats_json(const struct agent *a)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < a->gpu.nr_wl; i++) {
+		const struct agent_gpu_workload *w = &a->gpu.wl[i];
+		struct json_object *o = json_object_new_object();
+		const char *name = "";
+
+		for (int k = 0; k < a->reg.nr; k++)
+			if (a->reg.wl[k]->id == w->wl_id)
+				name = a->reg.wl[k]->name;
+		json_object_object_add(o, "workload_id", json_object_new_int64(w->wl_id));
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "level", json_object_new_string(
+			w->st.slot < (uint32_t)a->cfg.nr_levels ? a->cfg.levels[w->st.slot].name : ""));
+		json_object_object_add(o, "stages", json_object_new_int((int)w->st.stages));
+		json_object_object_add(o, "requests", json_object_new_int64((int64_t)w->st.requests));
+		json_object_object_add(o, "busy_ns", json_object_new_uint64(w->st.busy_ns));
+		json_object_object_add(o, "queued_ns", json_object_new_uint64(w->st.queued_ns));
+		json_object_object_add(o, "launches", json_object_new_uint64(w->st.launches));
+		json_object_object_add(o, "slices", json_object_new_uint64(w->st.slices));
+		json_object_object_add(o, "bytes_in", json_object_new_uint64(w->st.bytes_in));
+		json_object_object_add(o, "bytes_out", json_object_new_uint64(w->st.bytes_out));
+		json_object_object_add(o, "share_permille", json_object_new_int((int)w->st.share_permille));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}

@@ -207,6 +207,7 @@ static struct json_object *stats_json(const struct agent *a)
 		json_object_array_add(cpus, cpu);
 	}
 	json_object_object_add(o, "cpus", cpus);
+	json_object_object_add(o, "gpu", agent_gpu_stats_json(a));
 	return o;
 }
 

@@ -280,6 +280,31 @@ static void print_plan(struct json_object *st)
 	}
 }
 
+/* The workloads' GPU counters from triage-gpud, cumulative. */
+static void print_gpu_stats(struct json_object *gpu)
+{
+	size_t n = gpu ? json_object_array_length(gpu) : 0;
+
+	if (!n)
+		return;
+	printf("\nGPU, cumulative since each workload's first stage on triage-gpud\n");
+	printf("%-16s %-12s %6s %10s %11s %11s %10s %10s %6s\n", "WORKLOAD", "LEVEL", "STAGES",
+	       "REQUESTS", "BUSY-MS", "QUEUED-MS", "LAUNCHES", "SLICES", "SHARE");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *w = json_object_array_get_idx(gpu, i);
+
+		printf("%-16s %-12s %6d %10lld %11.1f %11.1f %10llu %10llu %6d\n",
+		       json_object_get_string(field(w, "name")), json_object_get_string(field(w, "level")),
+		       json_object_get_int(field(w, "stages")),
+		       (long long)json_object_get_int64(field(w, "requests")),
+		       (double)json_object_get_uint64(field(w, "busy_ns")) / 1e6,
+		       (double)json_object_get_uint64(field(w, "queued_ns")) / 1e6,
+		       (unsigned long long)json_object_get_uint64(field(w, "launches")),
+		       (unsigned long long)json_object_get_uint64(field(w, "slices")),
+		       json_object_get_int(field(w, "share_permille")));
+	}
+}
+
 static void print_stats(struct json_object *st)
 {
 	struct json_object *slots = field(st, "slots"), *cpus = field(st, "cpus");
@@ -316,6 +341,7 @@ static void print_stats(struct json_object *st)
 		printf(" %9.0f %12.1f %12.1f\n", json_object_get_double(field(cpu, "switches_per_s")),
 		       wait_ms, intf_ms);
 	}
+	print_gpu_stats(field(st, "gpu"));
 }
 
 static int cmd_show(int argc, char **argv, const char *cmd)

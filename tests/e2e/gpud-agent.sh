@@ -116,6 +116,15 @@ else
 	not_ok "gpud-agent: gpu_stats" "$(head -c 600 "$TMP/gpu_stats.json")"
 fi
 
+out=$("$CTL" stats 2>&1)
+if "$CTL" stats --json | jq -e '([.gpu[] | select(.requests > 0 and .busy_ns > 0)] | length) == 3
+		and ([.gpu[] | select(.name == "bg1" and .level == "best-effort")] | length) == 1' >/dev/null &&
+	grep -q '^GPU, cumulative' <<<"$out" && grep -q '^bg1 ' <<<"$out"; then
+	ok "gpud-agent: triagectl stats lists each workload's GPU requests, busy time and share"
+else
+	not_ok "gpud-agent: triagectl stats" "$("$CTL" stats --json | jq -c .gpu)"
+fi
+
 # --- kill -9: shares stay at their floor, the next agent adopts them ------------------
 # The tables as "name=permille ..." sorted: the gpu-shares file (what the
 # agent set) and gpud-stats (what gpud slices by), by their layouts in
