@@ -17,6 +17,7 @@
 #include "quantile.h"
 #include "agent.h"
 #include "fsutil.h"
+#include "kmod/kmod_client.h"
 #include "log.h"
 #include "policy/match.h"
 #include "policy/rules_scan.h"
@@ -114,6 +115,30 @@ static struct json_object *cost_json(const struct cost_ring *r)
 	return o;
 }
 
+/* The GPU's devfreq load and clock as triage.ko reads them, beside gpud's
+ * counters; where the module is not loaded or found no devfreq GPU, why. */
+static void devfreq_json(const struct agent *a, struct json_object *gpu)
+{
+	struct json_object *d;
+	struct kmod_gpu kg;
+	int r = a->sched.kmod ? kmod_read_gpu(a->sched.kmod, &kg) : -ENOENT;
+
+	if (r) {
+		json_object_object_add(gpu, "devfreq", NULL);
+		json_object_object_add(gpu, "devfreq_why", json_object_new_string(
+			r == -ENOENT ? "triage.ko not loaded"
+			: r == -ENODEV ? "triage.ko found no devfreq GPU (its gpu_nodes)" : strerror(-r)));
+		return;
+	}
+	d = json_object_new_object();
+	json_object_object_add(d, "name", json_object_new_string(kg.name));
+	json_object_object_add(d, "load_permille", json_object_new_int((int)kg.load_permille));
+	json_object_object_add(d, "cur_hz", json_object_new_uint64(kg.cur_hz));
+	json_object_object_add(d, "min_hz", json_object_new_uint64(kg.min_hz));
+	json_object_object_add(d, "max_hz", json_object_new_uint64(kg.max_hz));
+	json_object_object_add(gpu, "devfreq", d);
+}
+
 static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 {
 	struct json_object *o = reply_ok(), *levels = json_object_new_array(), *gpu;
@@ -127,6 +152,7 @@ static struct json_object *status_json(const struct agent *a, uint64_t now_ns)
 	json_object_object_add(o, "sched", agent_sched_json(a));
 	gpu = doctor_gpu_json(&a->probe);
 	json_object_object_add(gpu, "gpud", agent_gpu_json(&a->gpu));
+	devfreq_json(a, gpu);
 	json_object_object_add(o, "gpu", gpu);
 	for (int i = 0; i < a->cfg.nr_levels; i++) {
 		const struct level_cfg *lc = &a->cfg.levels[i];

@@ -145,6 +145,14 @@ static void print_status(struct json_object *st)
 		printf("gpu: %s%s\n", json_object_get_boolean(field(field(st, "gpu"), "driver")) ? "" : "none: ",
 		       json_object_get_string(field(field(st, "gpu"), "detail")));
 	print_gpud(field(field(st, "gpu"), "gpud"));
+	if (field(field(st, "gpu"), "devfreq")) {
+		struct json_object *d = field(field(st, "gpu"), "devfreq");
+
+		printf("gpu load: %.1f%% at %.0f MHz (%s, triage.ko devfreq)\n",
+		       json_object_get_int(field(d, "load_permille")) / 10.0,
+		       (double)json_object_get_uint64(field(d, "cur_hz")) / 1e6,
+		       json_object_get_string(field(d, "name")));
+	}
 	printf("%-12s %4s %6s %-11s %-16s %5s %6s %8s %8s %8s %6s  %s\n", "LEVEL", "RANK", "WEIGHT",
 	       "QUOTA", "WORKLOAD", "PROCS", "CPU%", "WAIT-AVG", "WAIT-P50", "WAIT-P99", "INTF%",
 	       "CLASS");

@@ -465,6 +465,17 @@ int kmod_read_workload(struct kmod_client *c, uint32_t wl_id, struct triage_wl_s
 	return r ? r : (ctx.found ? 0 : -ENOENT);
 }
 
+static int gpu_reply(struct nlmsghdr *nlh, void *arg)
+{
+	return kmod_parse_gpu(nlh, arg);
+}
+
+int kmod_read_gpu(struct kmod_client *c, struct kmod_gpu *out)
+{
+	memset(out, 0, sizeof(*out));
+	return simple_request(c, TRIAGE_CMD_GET_GPU_STATS, 0, 0, 0, gpu_reply, out);
+}
+
 int kmod_forget_workload(struct kmod_client *c, uint32_t wl_id)
 {
 	return simple_request(c, TRIAGE_CMD_FORGET_WL, 0, TRIAGE_ATTR_WL_ID, wl_id, NULL, NULL);

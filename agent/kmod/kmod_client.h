@@ -95,6 +95,10 @@ int kmod_read_workload(struct kmod_client *c, uint32_t wl_id, struct triage_wl_s
 		       uint32_t *nr_tgids);
 int kmod_forget_workload(struct kmod_client *c, uint32_t wl_id);
 
+/* The integrated GPU's devfreq load and clock (GET_GPU_STATS). 0, or
+ * -ENODEV where the module found no devfreq GPU. */
+int kmod_read_gpu(struct kmod_client *c, struct kmod_gpu *out);
+
 /* Dumps every tag, and every workload that has counters, calling fn for
  * each; fn's non-zero return ends the walk early. */
 int kmod_dump_tags(struct kmod_client *c, int (*fn)(const struct kmod_tag *t, void *ctx), void *ctx);

@@ -178,6 +178,24 @@ int kmod_parse_tag(struct nlmsghdr *nlh, struct kmod_tag *out)
 	return 0;
 }
 
+int kmod_parse_gpu(struct nlmsghdr *nlh, struct kmod_gpu *out)
+{
+	struct nlattr *tb[TRIAGE_ATTR_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (parse(nlh, tb) || !tb[TRIAGE_ATTR_GPU_NAME] || !tb[TRIAGE_ATTR_GPU_LOAD] ||
+	    !tb[TRIAGE_ATTR_GPU_CUR_FREQ])
+		return -EPROTO;
+	snprintf(out->name, sizeof(out->name), "%s", nla_get_string(tb[TRIAGE_ATTR_GPU_NAME]));
+	out->load_permille = nla_get_u32(tb[TRIAGE_ATTR_GPU_LOAD]);
+	out->cur_hz = nla_get_u64(tb[TRIAGE_ATTR_GPU_CUR_FREQ]);
+	if (tb[TRIAGE_ATTR_GPU_MIN_FREQ])
+		out->min_hz = nla_get_u64(tb[TRIAGE_ATTR_GPU_MIN_FREQ]);
+	if (tb[TRIAGE_ATTR_GPU_MAX_FREQ])
+		out->max_hz = nla_get_u64(tb[TRIAGE_ATTR_GPU_MAX_FREQ]);
+	return 0;
+}
+
 static uint32_t get_u32_or_0(struct nlattr **tb, int attr)
 {
 	return tb[attr] ? nla_get_u32(tb[attr]) : 0;

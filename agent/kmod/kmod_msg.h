@@ -34,6 +34,13 @@ struct kmod_tag {
 	uint32_t wait_threshold_us;
 };
 
+/* GET_GPU_STATS's answer: the integrated GPU's devfreq load and clock. */
+struct kmod_gpu {
+	char name[TRIAGE_NAME_MAX]; /* its device-tree node */
+	uint32_t load_permille;	    /* busy over the governor's last window */
+	uint64_t cur_hz, min_hz, max_hz;
+};
+
 /* One notification of the "events" group. */
 struct kmod_event {
 	uint8_t cmd; /* TRIAGE_CMD_WAIT_EXCEEDED or TRIAGE_CMD_TASK_EXIT */
@@ -71,6 +78,7 @@ int kmod_parse_cpu_stats(struct nlmsghdr *nlh, uint32_t *cpu, struct triage_cpu_
 int kmod_parse_wl_stats(struct nlmsghdr *nlh, uint32_t *wl_id, uint32_t *nr_tgids,
 			struct triage_wl_stats *out);
 int kmod_parse_tag(struct nlmsghdr *nlh, struct kmod_tag *out);
+int kmod_parse_gpu(struct nlmsghdr *nlh, struct kmod_gpu *out);
 int kmod_parse_event(struct nlmsghdr *nlh, struct kmod_event *out);
 
 /* Refuses a module of another ABI version: 0 or -EPROTO with the reason. */

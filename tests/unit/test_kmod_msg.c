@@ -195,6 +195,30 @@ Test(kmod_msg, wl_stats_entry)
 	nlmsg_free(msg);
 }
 
+Test(kmod_msg, gpu_stats_reply)
+{
+	struct nl_msg *msg = reply(TRIAGE_CMD_GET_GPU_STATS);
+	struct kmod_gpu g;
+
+	nla_put_string(msg, TRIAGE_ATTR_GPU_NAME, "ga10b");
+	nla_put_u32(msg, TRIAGE_ATTR_GPU_LOAD, 455);
+	nla_put_u64(msg, TRIAGE_ATTR_GPU_CUR_FREQ, 612000000ull);
+	nla_put_u64(msg, TRIAGE_ATTR_GPU_MIN_FREQ, 306000000ull);
+	nla_put_u64(msg, TRIAGE_ATTR_GPU_MAX_FREQ, 1300500000ull);
+	cr_assert_eq(kmod_parse_gpu(nlmsg_hdr(msg), &g), 0);
+	cr_assert_str_eq(g.name, "ga10b");
+	cr_assert_eq(g.load_permille, 455);
+	cr_assert_eq(g.cur_hz, 612000000ull);
+	cr_assert_eq(g.min_hz, 306000000ull);
+	cr_assert_eq(g.max_hz, 1300500000ull);
+	nlmsg_free(msg);
+
+	msg = reply(TRIAGE_CMD_GET_GPU_STATS);
+	nla_put_string(msg, TRIAGE_ATTR_GPU_NAME, "ga10b");
+	cr_assert_eq(kmod_parse_gpu(nlmsg_hdr(msg), &g), -EPROTO, "no load: malformed");
+	nlmsg_free(msg);
+}
+
 Test(kmod_msg, tag_entry)
 {
 	struct nl_msg *msg = reply(TRIAGE_CMD_GET_TAGS);

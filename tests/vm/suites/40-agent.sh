@@ -109,6 +109,9 @@ else
 			wait_for 5 is_class "$DET" "1 19"
 		check "agent: status says triage.ko guards it" \
 			sh -c "$CTL status --json | jq -e '.sched.module_guard and .sched.guarded_by_module >= 1' >/dev/null"
+		# GET_GPU_STATS through the real module: the guest has no devfreq GPU.
+		check "agent: status asks triage.ko for the devfreq GPU and says it found none" \
+			sh -c "$CTL status --json | jq -e '.gpu.devfreq == null and (.gpu.devfreq_why | test(\"found no devfreq GPU\"))' >/dev/null"
 		kill -9 "$AGENT"
 		wait "$AGENT" 2>/dev/null
 		AGENT=
