@@ -70,6 +70,7 @@ static const struct entry entries[] = {
 	REQ(MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
 	REQ(MemHostRegister, "cuMemHostRegister_v2"),
 	REQ(MemHostUnregister, "cuMemHostUnregister"),
+	REQ(MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2"),
 	REQ(LaunchKernel, "cuLaunchKernel"),
 	OPT(DeviceTotalMem, "cuDeviceTotalMem_v2"),
 	OPT(DeviceGetDevResource, "cuDeviceGetDevResource"),

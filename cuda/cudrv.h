@@ -64,6 +64,7 @@ struct cudrv {
 	CUresult (*MemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t bytes, CUstream stream);
 	CUresult (*MemHostRegister)(void *p, size_t bytes, unsigned int flags);
 	CUresult (*MemHostUnregister)(void *p);
+	CUresult (*MemHostGetDevicePointer)(CUdeviceptr *dptr, void *p, unsigned int flags);
 	CUresult (*LaunchKernel)(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
 				 unsigned int grid_z, unsigned int block_x, unsigned int block_y,
 				 unsigned int block_z, unsigned int smem, CUstream stream,

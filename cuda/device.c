@@ -107,6 +107,16 @@ int gpu_device_open(struct gpu_device *g, int ordinal, char *err, size_t errlen)
 	    (ret = attribute(g, CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR,
 			     "blocks per SM", &g->max_blocks_per_sm, err, errlen)))
 		return ret;
+	/* Optional: a driver that cannot say is taken for a discrete GPU. */
+	{
+		int v = 0;
+
+		g->integrated = cu.DeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_INTEGRATED, g->dev) ==
+					CUDA_SUCCESS && v;
+		v = 0;
+		g->can_map_host = cu.DeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY,
+							g->dev) == CUDA_SUCCESS && v;
+	}
 	r = cu.DevicePrimaryCtxRetain(&g->ctx, g->dev);
 	if (r != CUDA_SUCCESS) {
 		snprintf(where, sizeof(where), "%s: primary context", g->name);

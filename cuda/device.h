@@ -28,6 +28,9 @@ struct gpu_device {
 	int nr_sms;
 	int max_threads_per_sm;
 	int max_blocks_per_sm;
+	/* Its memory is the host's (Jetson), and it can map registered host
+	 * memory into its address space: what zero copy needs. */
+	bool integrated, can_map_host;
 	/* Stream priorities: lower numbers are higher; (0, 0) where the
 	 * device has none. */
 	int prio_least, prio_greatest;

@@ -220,6 +220,7 @@ struct build_how {
 	bool exec_weights;
 	const struct gpu_dnn *from;
 	bool weights_only;
+	const struct gpu_dnn_place *place;
 };
 
 static int build(const struct dnn_model *m, uint64_t seed, int first, int last,
@@ -246,8 +247,9 @@ static int build(const struct dnn_model *m, uint64_t seed, int first, int last,
 	d->weights = calloc((size_t)n, sizeof(*d->weights));
 	d->biases = calloc((size_t)n, sizeof(*d->biases));
 	d->kernels = calloc((size_t)(last - first + 1) * TK_MAX_LAUNCHES, sizeof(*d->kernels));
+	d->placed = calloc((size_t)n, 1);
 	chunk = exec_weights ? NULL : malloc(CHUNK_FLOATS * sizeof(float));
-	if (!d->model || !d->outputs || !d->weights || !d->biases || !d->kernels ||
+	if (!d->model || !d->outputs || !d->weights || !d->biases || !d->kernels || !d->placed ||
 	    (!exec_weights && !chunk)) {
 		set_error(err, errlen, "%s: out of host memory", m->name);
 		goto fail;
@@ -276,8 +278,14 @@ static int build(const struct dnn_model *m, uint64_t seed, int first, int last,
 		int64_t weight, bias;
 
 		tk_layer_param_elems(m, i, &weight, &bias);
-		if (tensors && (ret = alloc(d, &d->outputs[i], gpu_dnn_tensor_elems(d, i), "output",
-					    i, err, errlen)))
+		for (int k = 0; tensors && how->place && k < how->place->nr; k++)
+			if (how->place->layer[k] == i) {
+				d->outputs[i] = how->place->at[k];
+				d->placed[i] = 1;
+			}
+		if (tensors && !d->placed[i] &&
+		    (ret = alloc(d, &d->outputs[i], gpu_dnn_tensor_elems(d, i), "output", i, err,
+				 errlen)))
 			goto fail;
 		if (how->from) {
 			d->weights[i] = how->from->weights[i];
@@ -334,10 +342,11 @@ int gpu_dnn_build_weights(struct gpu_device *g, const struct dnn_model *m, uint6
 	return build(m, seed, first, last, &how, d, err, errlen);
 }
 
-int gpu_dnn_build_sharing(struct gpu_device *g, const struct gpu_dnn *from, struct gpu_dnn *d,
-			  char *err, size_t errlen)
+int gpu_dnn_build_sharing(struct gpu_device *g, const struct gpu_dnn *from,
+			  const struct gpu_dnn_place *place, struct gpu_dnn *d, char *err,
+			  size_t errlen)
 {
-	const struct build_how how = { .exec_weights = true, .from = from };
+	const struct build_how how = { .exec_weights = true, .from = from, .place = place };
 
 	(void)g;
 	return build(from->model, from->seed, from->first, from->last, &how, d, err, errlen);
@@ -373,7 +382,7 @@ void gpu_dnn_free(struct gpu_dnn *d)
 	if (d->input)
 		cu.MemFree(d->input);
 	for (int i = 0; d->model && i < d->model->nr_layers; i++) {
-		if (d->outputs && d->outputs[i])
+		if (d->outputs && d->outputs[i] && !(d->placed && d->placed[i]))
 			cu.MemFree(d->outputs[i]);
 		if (d->borrowed_weights)
 			continue;
@@ -386,6 +395,7 @@ void gpu_dnn_free(struct gpu_dnn *d)
 	free(d->weights);
 	free(d->biases);
 	free(d->kernels);
+	free(d->placed);
 	if (d->model)
 		dnn_model_free(d->model);
 	memset(d, 0, sizeof(*d));

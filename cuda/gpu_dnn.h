@@ -36,6 +36,7 @@ struct gpu_dnn {
 	uint64_t seed;
 	int first, last; /* the layers it runs (all, but for a stage) */
 	bool borrowed_weights; /* weights and biases are another's (gpu_dnn_build_sharing) */
+	uint8_t *placed;       /* [nr_layers]: outputs[i] is the caller's memory */
 	int nr_kernels;
 	struct gpu_kernel *kernels;
 	CUdeviceptr input;    /* the model's input; 0 for a stage that starts later */
@@ -69,10 +70,21 @@ int gpu_dnn_build_stage(struct gpu_device *g, const struct dnn_model *m, uint64_
 int gpu_dnn_build_weights(struct gpu_device *g, const struct dnn_model *m, uint64_t seed,
 			  int first, int last, struct gpu_dnn *d, char *err, size_t errlen);
 
+/* Layer outputs a stage writes where the caller says (zero copy: host
+ * memory mapped into the GPU), not in buffers of its own. */
+#define GPU_DNN_MAX_PLACED 9
+struct gpu_dnn_place {
+	int nr;
+	int layer[GPU_DNN_MAX_PLACED];
+	CUdeviceptr at[GPU_DNN_MAX_PLACED];
+};
+
 /* A stage of from's model, seed and layers with from's weights: only its
- * own tensors are allocated. from must outlive d. */
-int gpu_dnn_build_sharing(struct gpu_device *g, const struct gpu_dnn *from, struct gpu_dnn *d,
-			  char *err, size_t errlen);
+ * own tensors are allocated, but those place (may be NULL) puts
+ * elsewhere. from and the placed memory must outlive d. */
+int gpu_dnn_build_sharing(struct gpu_device *g, const struct gpu_dnn *from,
+			  const struct gpu_dnn_place *place, struct gpu_dnn *d, char *err,
+			  size_t errlen);
 
 /* Where a stage's input goes: the model's input, or layer first - 1's. */
 CUdeviceptr gpu_dnn_stage_input(const struct gpu_dnn *d);

@@ -71,6 +71,7 @@ struct options {
 	const char *run_dir, *group, *models_dir, *output;
 	enum coord_policy policy;
 	bool quiet, verbose, profile;
+	int zero_copy; /* -1 auto, 0 off, 1 on */
 };
 
 /* The weights of one (model, seed, stage), made once and shared by the
@@ -91,6 +92,8 @@ struct conn {
 	struct triage_gpud_shm *shm;
 	size_t size;
 	bool registered, in_flight;
+	bool zero_copy;		       /* outputs written straight into its file */
+	uint64_t bytes_out_per_request; /* what is copied back per request */
 	uint32_t seen; /* the client's req last taken */
 	double kicked; /* when the request in flight was seen */
 	struct gpu_dnn dnn;   /* its tensors and kernels, on w's weights */
@@ -109,6 +112,7 @@ struct gpud {
 	struct weights *weights[MAX_CONNS];
 	uint32_t next_session;
 	struct shm_file stats;
+	bool zero_copy; /* --zero-copy, resolved for this GPU */
 	uint64_t stats_published_ns;
 	bool stats_dirty; /* a stage came or went: publish now */
 };
@@ -135,6 +139,9 @@ static void usage(FILE *f)
 		"  --group NAME    the socket's group, mode 0660 (default video where it\n"
 		"                  exists; else the socket is 0666)\n"
 		"  --models DIR    the model zoo (default $TRIAGE_MODELS or models/zoo)\n"
+		"  --zero-copy M   auto (default: on for an integrated GPU that maps host\n"
+		"                  memory), on or off: stages write their outputs straight\n"
+		"                  into the client's file instead of copying them back\n"
 		"  --profile       measure the GPU for the planner, write it into the platform\n"
 		"                  profile and exit (docs/gpud.md)\n"
 		"  --output FILE   with --profile: the profile (default <platforms dir>/host.json)\n");
@@ -150,6 +157,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "models", required_argument, NULL, 'm' },
 		{ "profile", no_argument, NULL, 'P' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "zero-copy", required_argument, NULL, 'z' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -157,7 +165,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	int c, p;
 
-	*o = (struct options){ .policy = COORD_ELASTIC };
+	*o = (struct options){ .policy = COORD_ELASTIC, .zero_copy = -1 };
 	while ((c = getopt_long(argc, argv, "d:p:r:g:m:o:qvh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = (int)opt_u64("--device", optarg, 0, 64); break;
@@ -166,6 +174,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'm': o->models_dir = optarg; break;
 		case 'P': o->profile = true; break;
 		case 'o': o->output = optarg; break;
+		case 'z':
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "on") || !strcmp(optarg, "off")) {
+				o->zero_copy = !strcmp(optarg, "auto") ? -1 : !strcmp(optarg, "on");
+				break;
+			}
+			fprintf(stderr, "triage-gpud: --zero-copy \"%s\": auto, on or off\n", optarg);
+			return -1;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		case 'p':
@@ -507,6 +522,26 @@ static char *at(const struct conn *c, uint64_t off)
 	return (char *)c->shm + off;
 }
 
+/* Zero copy (integrated GPUs): the stage writes its cut tensor and its
+ * model outputs straight into the client's file, mapped into the GPU,
+ * so nothing is copied back. Its input is still copied in once: before
+ * Thor, registered host memory is uncached on the GPU's side, and the
+ * first layers read each input element many times. Returns whether the
+ * file is mapped so, with *base its device address. */
+static bool map_for_zero_copy(struct gpud *d, struct conn *c, CUdeviceptr *base)
+{
+	if (!d->zero_copy)
+		return false;
+	if (cu.MemHostRegister(c->shm, c->size, CU_MEMHOSTREGISTER_DEVICEMAP) != CUDA_SUCCESS)
+		return false;
+	c->registered = true;
+	if (cu.MemHostGetDevicePointer(base, c->shm, 0) != CUDA_SUCCESS) {
+		log_debug("pid %d: its file would not map into the GPU: copies", (int)c->pid);
+		return false;
+	}
+	return true;
+}
+
 static int add_stage(struct gpud *d, struct conn *c, const struct dnn_model *m, char *why,
 		     size_t len)
 {
@@ -519,20 +554,44 @@ static int add_stage(struct gpud *d, struct conn *c, const struct dnn_model *m, 
 		.share = 1.0,
 		.nr_in = 1,
 	};
+	struct gpu_dnn_place place = { 0 };
+	CUdeviceptr base = 0;
 	int ret;
 
 	c->w = weights_get(d, h, m, why, len);
 	if (!c->w)
 		return -ENOMEM;
-	ret = gpu_dnn_build_sharing(&d->g, &c->w->dnn, &c->dnn, why, len);
-	if (ret)
-		return ret;
+	c->zero_copy = map_for_zero_copy(d, c, &base);
 	/* Pinned, the copies are DMA on the stream; where the driver will
 	 * not pin the mapping they still work, staged through the driver. */
-	c->registered = cu.MemHostRegister(s, c->size, 0) == CUDA_SUCCESS;
+	if (!c->registered)
+		c->registered = cu.MemHostRegister(s, c->size, 0) == CUDA_SUCCESS;
+	if (c->zero_copy) {
+		if (h->cut_floats) {
+			place.layer[place.nr] = h->last;
+			place.at[place.nr++] = base + s->cut_off;
+		}
+		for (int k = 0, span = 0; k < m->nr_outputs; k++) {
+			int t = m->outputs[k];
+
+			if (t < h->first || t > h->last)
+				continue;
+			/* A cut that is a model output too is placed once, at
+			 * the cut, and copied to its span. */
+			if (!(h->cut_floats && t == h->last)) {
+				place.layer[place.nr] = t;
+				place.at[place.nr++] = base + s->out_off +
+						       h->spans[span].offset * sizeof(float);
+			}
+			span++;
+		}
+	}
+	ret = gpu_dnn_build_sharing(&d->g, &c->w->dnn, &place, &c->dnn, why, len);
+	if (ret)
+		return ret;
 	st.in[0] = (struct coord_copy){ gpu_dnn_stage_input(&c->dnn), at(c, s->in_off),
 					h->in_floats * sizeof(float) };
-	if (h->cut_floats)
+	if (h->cut_floats && !c->zero_copy)
 		st.out[st.nr_out++] = (struct coord_copy){ c->dnn.outputs[h->last], at(c, s->cut_off),
 							   h->cut_floats * sizeof(float) };
 	for (int k = 0, span = 0; k < m->nr_outputs; k++) {
@@ -540,12 +599,16 @@ static int add_stage(struct gpud *d, struct conn *c, const struct dnn_model *m, 
 
 		if (t < h->first || t > h->last)
 			continue;
-		st.out[st.nr_out++] = (struct coord_copy){
-			c->dnn.outputs[t], at(c, s->out_off) + h->spans[span].offset * sizeof(float),
-			h->spans[span].floats * sizeof(float)
-		};
+		if (!c->zero_copy || (h->cut_floats && t == h->last))
+			st.out[st.nr_out++] = (struct coord_copy){
+				c->dnn.outputs[t],
+				at(c, s->out_off) + h->spans[span].offset * sizeof(float),
+				h->spans[span].floats * sizeof(float)
+			};
 		span++;
 	}
+	for (int k = 0; k < st.nr_out; k++)
+		c->bytes_out_per_request += st.out[k].bytes;
 	return coord_serve_add(d->cs, &st, &c->id, why, len);
 }
 
@@ -623,7 +686,7 @@ static void take_hello(struct gpud *d, int i)
 		log_info("pid %d (uid %d): %s layers %d-%d as \"%s\", %s%s%s", (int)c->pid,
 			 (int)c->uid, c->h.model, c->h.first, c->h.last, c->h.name,
 			 c->h.level == TRIAGE_GPUD_CRITICAL ? "critical" : "best-effort",
-			 c->registered ? "" : " (its file not pinned: staged copies)",
+			 c->zero_copy ? ", zero copy" : c->registered ? "" : " (its file not pinned: staged copies)",
 			 c->w->refs > 1 ? ", weights shared" : "");
 }
 
@@ -667,15 +730,6 @@ static int take_requests(struct gpud *d)
 	return 0;
 }
 
-static uint64_t spans_floats(const struct triage_gpud_hello *h)
-{
-	uint64_t n = 0;
-
-	for (uint32_t k = 0; k < h->nr_spans; k++)
-		n += h->spans[k].floats;
-	return n;
-}
-
 static void answer(struct gpud *d, const struct coord_done *done)
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
@@ -697,7 +751,7 @@ static void answer(struct gpud *d, const struct coord_done *done)
 		c->stats.launches += done->launches;
 		c->stats.slices += done->slices;
 		c->stats.bytes_in += c->h.in_floats * sizeof(float);
-		c->stats.bytes_out += (c->h.cut_floats + spans_floats(&c->h)) * sizeof(float);
+		c->stats.bytes_out += c->bytes_out_per_request;
 		__atomic_store_n(&s->done, c->seen, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &s->done, FUTEX_WAKE, 1, NULL, NULL, 0);
 		c->in_flight = false;
@@ -841,6 +895,11 @@ int main(int argc, char **argv)
 		gpu_device_close(&d.g);
 		return ret ? EXIT_FAILED : 0;
 	}
+	d.zero_copy = d.o.zero_copy < 0 ? d.g.integrated && d.g.can_map_host : d.o.zero_copy;
+	if (d.zero_copy && !d.g.can_map_host) {
+		log_warn("--zero-copy on: %s cannot map host memory; copying", d.g.name);
+		d.zero_copy = false;
+	}
 	snprintf(shares, sizeof(shares), "%s/%s", d.o.run_dir, TRIAGE_GPU_SHARES_FILE);
 	co.policy = d.o.policy;
 	co.shares_path = shares;
@@ -861,9 +920,9 @@ int main(int argc, char **argv)
 		  &(struct epoll_event){ .events = EPOLLIN, .data.u32 = TAG_LISTEN });
 	epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, d.signal_fd,
 		  &(struct epoll_event){ .events = EPOLLIN, .data.u32 = TAG_SIGNAL });
-	log_info("%s, %d SMs, compute capability %d.%d; policy %s; listening on %s",
+	log_info("%s, %d SMs, compute capability %d.%d; policy %s; %s; listening on %s",
 		 d.g.name, d.g.nr_sms, d.g.cc_major, d.g.cc_minor, coord_policy_name(d.o.policy),
-		 d.sock_path);
+		 d.zero_copy ? "zero copy of outputs" : "copies in and out", d.sock_path);
 	status = loop(&d) ? EXIT_FAILED : 0;
 out:
 	for (int i = 0; i < MAX_CONNS; i++)

@@ -109,6 +109,30 @@ else
 	not_ok "gpud: one client" "exit $rc, served ${served:-none}, ${why:-}: $(tail -n 3 "$TMP/gpu.log" | tr '\n' ' ')"
 fi
 
+# --- zero copy (the stand-in is integrated) and copies give the same outputs ----------
+# A middle stage on the GPU: its cut tensor goes into the client's file
+# too. Then a second gpud with --zero-copy off, on its own run directory.
+timeout 120 "$RUN" -q --model $MODEL --stages 0-14/15-31@gpu/32-38 --duration 1 --output "$TMP/mid.bin" \
+	>"$TMP/mid.log" 2>&1
+rc1=$?
+mkdir -p "$TMP/run-copy"
+TRIAGE_RUN_DIR=$TMP/run-copy "$GPUD" --zero-copy off >"$TMP/gpud-copy.log" 2>&1 &
+copy_pid=$!
+wait_for 20 test -S "$TMP/run-copy/gpud.sock"
+TRIAGE_RUN_DIR=$TMP/run-copy timeout 120 "$RUN" -q --model $MODEL --stages 0-14/15-31@gpu/32-38 \
+	--duration 1 --output "$TMP/mid-copy.bin" >"$TMP/mid-copy.log" 2>&1
+rc2=$?
+kill -TERM "$copy_pid"
+wait "$copy_pid"
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -q 'zero copy of outputs' "$TMP/gpud.log" &&
+	grep -q 'layers 15-31 .*, zero copy' "$TMP/gpud.log" && grep -q 'copies in and out' "$TMP/gpud-copy.log" &&
+	! grep -q 'on the CPU' "$TMP/mid.log" "$TMP/mid-copy.log" &&
+	agree "$TMP/mid.bin" "$TMP/cpu.bin" >/dev/null && agree "$TMP/mid-copy.bin" "$TMP/cpu.bin" >/dev/null; then
+	ok "gpud: a middle GPU stage, zero copy and --zero-copy off, outputs equal the all-CPU run's"
+else
+	not_ok "gpud: zero copy and copies" "exit $rc1/$rc2: $(grep -h 'listening\|layers 15' "$TMP/gpud.log" "$TMP/gpud-copy.log" | tr '\n' ' ')"
+fi
+
 # --- three clients at once: one critical, two best-effort ----------------------------
 CLIENTS=()
 "$RUN" -q --model $MODEL --name det --latency-ms 5000 --rate 2 --stages $STAGES_GPU --duration 4 \

@@ -118,7 +118,7 @@ void test_serve(struct gpu_device *g)
 	if ((ret = gpu_dnn_build_stage(g, m, SEED, 0, CUT, &a.dnn, err, sizeof(err))) ||
 	    (ret = gpu_dnn_build_stage(g, m, SEED, CUT + 1, m->nr_layers - 1, &b.dnn, err,
 				       sizeof(err))) ||
-	    (ret = gpu_dnn_build_sharing(g, &b.dnn, &c.dnn, err, sizeof(err)))) {
+	    (ret = gpu_dnn_build_sharing(g, &b.dnn, NULL, &c.dnn, err, sizeof(err)))) {
 		tap_not_ok("serve: building the stages: %s", err);
 		goto out;
 	}

@@ -217,6 +217,7 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
 		*value = 7;
 		return CUDA_SUCCESS;
 	case CU_DEVICE_ATTRIBUTE_INTEGRATED: /* sm_87: an Orin's */
+	case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
 		*value = 1;
 		return CUDA_SUCCESS;
 	default:
@@ -499,6 +500,16 @@ CUresult cuMemHostRegister_v2(void *p, size_t bytes, unsigned int flags)
 {
 	(void)flags;
 	return p && bytes ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+/* Registered memory maps at the same address: the fake's device memory
+ * is host memory. */
+CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *dptr, void *p, unsigned int flags)
+{
+	if (!dptr || !p || flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	*dptr = (CUdeviceptr)(uintptr_t)p;
+	return CUDA_SUCCESS;
 }
 
 CUresult cuMemHostUnregister(void *p)
