@@ -140,13 +140,6 @@ static const char *plural(int n)
 	return n == 1 ? "" : "s";
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static int fail_cu(CUresult r, char *err, size_t errlen, const char *fmt, const char *arg)
 {
 	char what[256];
@@ -577,7 +570,7 @@ out:
  * profile must be named as its file for platform_load_file(). */
 static void stem_name(const char *path, char out[PLAN_NAME_MAX])
 {
-	const char *b = base_name(path);
+	const char *b = path_base(path);
 	size_t len = strlen(b);
 	bool ok;
 
@@ -685,34 +678,6 @@ static struct json_object *detected_json(const struct plan_platform *p, const ch
 	return root;
 }
 
-static int read_whole(const char *path, char **text, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	size_t len;
-	char *buf;
-
-	*text = NULL;
-	if (!f)
-		return -errno;
-	buf = malloc(PROFILE_MAX_TEXT + 1);
-	if (!buf) {
-		fclose(f);
-		set_error(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	len = fread(buf, 1, PROFILE_MAX_TEXT + 1, f);
-	if (ferror(f) || len > PROFILE_MAX_TEXT) {
-		set_error(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB, not a profile");
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	*text = buf;
-	return 0;
-}
-
 /* The profile at path, or a detected one when there is none. An existing
  * file that the reader refuses is an error: it would be lost otherwise. */
 static int load_base(const char *path, int integrated, struct base *b, char *err, size_t errlen)
@@ -723,7 +688,11 @@ static int load_base(const char *path, int integrated, struct base *b, char *err
 
 	memset(b, 0, sizeof(*b));
 	b->gpu_index = -1;
-	ret = read_whole(path, &text, err, errlen);
+	ret = read_file_alloc(path, PROFILE_MAX_TEXT, &text, NULL);
+	if (ret == -EFBIG) {
+		set_error(err, errlen, "%s: larger than 1 MiB, not a profile", path);
+		return -1;
+	}
 	if (ret == -ENOENT) {
 		if (platform_detect_host(&b->p, err, errlen))
 			return -1;
@@ -733,12 +702,12 @@ static int load_base(const char *path, int integrated, struct base *b, char *err
 		return 0;
 	}
 	if (ret) {
-		if (ret != -1)
-			set_error(err, errlen, "%s: %s", path, strerror(-ret));
+		set_error(err, errlen, "%s: %s", path,
+			  ret == -EIO ? "read error" : ret == -ENOMEM ? "out of memory" : strerror(-ret));
 		return -1;
 	}
 	b->existed = true;
-	if (platform_parse(text, base_name(path), &b->p, &info, err, errlen)) {
+	if (platform_parse(text, path_base(path), &b->p, &info, err, errlen)) {
 		free(text);
 		return -1;
 	}
@@ -950,11 +919,9 @@ static int write_checked(struct json_object *root, const char *path, const struc
 		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB |
 			      JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct plan_platform check;
-	size_t len = strlen(text);
-	char *out;
 	int u, ret;
 
-	if (platform_parse(text, base_name(path), &check, NULL, err, errlen))
+	if (platform_parse(text, path_base(path), &check, NULL, err, errlen))
 		return -1;
 	u = platform_unit_index(&check, GPU_PROFILE_UNIT);
 	if (u < 0 || check.units[u].kind != PLAN_UNIT_GPU || check.units[u].cores != g->nr_sms) {
@@ -962,15 +929,7 @@ static int write_checked(struct json_object *root, const char *path, const struc
 			  path, GPU_PROFILE_UNIT, g->nr_sms);
 		return -1;
 	}
-	out = malloc(len + 2);
-	if (!out) {
-		set_error(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	memcpy(out, text, len);
-	out[len] = '\n';
-	ret = write_bytes_atomic(path, out, len + 1);
-	free(out);
+	ret = write_text_atomic(path, text);
 	if (ret) {
 		set_error(err, errlen, "%s: %s", path, strerror(-ret));
 		return -1;
@@ -1105,7 +1064,7 @@ int gpud_profile_with(struct gpu_device *g, const struct gpud_profile_opts *o, c
 			f->launch_us, f->mem_gbps, n ? to / n : 0, n ? from / n : 0);
 	}
 	/* The agent's platform "auto" reads host.json only when measured. */
-	if (!b.measured && !strcmp(base_name(path), "host.json"))
+	if (!b.measured && !strcmp(path_base(path), "host.json"))
 		fprintf(stderr,
 			"triage-gpud: %s: \"measured\": false (its CPU units are not measured), so the agent's platform \"auto\" passes it over: run triage-run --profile, then triage-gpud --profile again\n",
 			path);

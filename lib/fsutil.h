@@ -26,6 +26,17 @@ int write_file_atomic(const char *dir, const char *name, const char *text);
  * whole new one. 0 or -errno. */
 int write_bytes_atomic(const char *path, const void *data, size_t len);
 
+/* The same with text and a newline. */
+int write_text_atomic(const char *path, const char *text);
+
+/* All of path, at most max bytes, into a malloc'ed NUL-terminated *text
+ * (its length in *len, which may be NULL). 0, or -errno of opening it,
+ * -ENOMEM, -EFBIG when it holds more than max bytes, -EIO on a read error. */
+int read_file_alloc(const char *path, size_t max, char **text, size_t *len);
+
+/* What follows the last '/' of path (all of it without one). */
+const char *path_base(const char *path);
+
 /* The run directory: given when non-empty, else $TRIAGE_RUN_DIR when set
  * and non-empty, else /run/triage (include/triage/abi.h). */
 const char *run_dir_resolve(const char *given);

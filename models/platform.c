@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "json_util.h"
 #include "platform.h"
 
@@ -441,46 +442,32 @@ int platform_append_aggregate(struct plan_platform *p, char *err, size_t errlen)
 
 /* ---- finding profiles ------------------------------------------------------ */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 int platform_load_file(const char *path, struct plan_platform *p, struct platform_info *info,
 		       char *err, size_t errlen)
 {
-	const char *origin = base_name(path);
+	const char *origin = path_base(path);
 	struct platform_info tmp_info;
 	struct plan_platform tmp;
 	size_t stem_len, len;
 	char *text;
-	FILE *f;
 	int ret;
 
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	ret = read_file_alloc(path, PROFILE_MAX_BYTES, &text, &len);
+	if (ret == -ENOMEM || ret == -EIO || ret == -EFBIG) {
+		snprintf(err, errlen, "%s: %s", origin,
+			 ret == -ENOMEM ? "out of memory"
+			 : ret == -EIO	? "read error"
+					: "larger than 1 MiB, not a profile");
 		return -1;
 	}
-	text = malloc(PROFILE_MAX_BYTES + 1);
-	if (!text) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", origin);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return -1;
 	}
-	len = fread(text, 1, PROFILE_MAX_BYTES + 1, f);
-	if (ferror(f))
-		snprintf(err, errlen, "%s: read error", origin);
-	else if (len > PROFILE_MAX_BYTES)
-		snprintf(err, errlen, "%s: larger than 1 MiB, not a profile", origin);
-	else if (memchr(text, '\0', len))
+	if (memchr(text, '\0', len)) {
 		snprintf(err, errlen, "%s: contains a NUL byte", origin);
-	ret = ferror(f) || len > PROFILE_MAX_BYTES || memchr(text, '\0', len) ? -1 : 0;
-	fclose(f);
-	if (!ret) {
-		text[len] = '\0';
+		ret = -1;
+	} else {
 		ret = platform_parse(text, origin, &tmp, &tmp_info, err, errlen);
 	}
 	free(text);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fsutil.h"
 #include "zoo.h"
 
 #ifndef TRIAGE_DATADIR
@@ -45,51 +46,31 @@ static bool model_name_ok(const char *name, size_t len)
 /* ---- files ------------------------------------------------------------------ */
 
 /* The whole file, NUL-terminated, to free(); NULL with err set. */
-static char *read_text(const char *path, char *err, size_t errlen)
+static char *read_model_text(const char *path, char *err, size_t errlen)
 {
-	size_t len = 0, got;
-	char *text = NULL;
-	FILE *file;
+	char *text;
+	int ret = read_file_alloc(path, ZOO_FILE_MAX, &text, NULL);
 
-	file = fopen(path, "r");
-	if (!file) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	text = malloc(ZOO_FILE_MAX + 1);
-	if (!text) {
+	if (ret == -EFBIG)
+		snprintf(err, errlen, "%s: larger than %u bytes: not a model file", path,
+			 ZOO_FILE_MAX);
+	else if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	while ((got = fread(text + len, 1, ZOO_FILE_MAX + 1 - len, file)) > 0) {
-		len += got;
-		if (len > ZOO_FILE_MAX) {
-			snprintf(err, errlen, "%s: larger than %u bytes: not a model file", path,
-				 ZOO_FILE_MAX);
-			goto fail;
-		}
-	}
-	if (ferror(file)) {
+	else if (ret == -EIO)
 		snprintf(err, errlen, "%s: read error", path);
-		goto fail;
-	}
-	fclose(file);
-	text[len] = '\0';
-	return text;
-fail:
-	free(text);
-	fclose(file);
-	return NULL;
+	else if (ret)
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	return ret ? NULL : text;
 }
 
 int zoo_load_file(const char *path, struct dnn_model *m, char *err, size_t errlen)
 {
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *base = path_base(path);
 	size_t stem = strlen(base);
 	char *text;
 	int ret;
 
-	text = read_text(path, err, errlen);
+	text = read_model_text(path, err, errlen);
 	if (!text)
 		return -1;
 	/* Errors name the file as the zoo knows it; the directory is noise. */

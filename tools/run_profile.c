@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "exec.h"
 #include "platform.h"
+#include "fsutil.h"
 #include "run_profile.h"
 #include "zoo.h"
 
@@ -256,21 +257,13 @@ static int write_profile(struct json_object *root, const char *path, char *err, 
 	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								    JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct plan_platform check;
-	char tmp[4200];
-	FILE *f;
+	int ret;
 
 	if (platform_parse(text, "the measured profile", &check, NULL, err, errlen))
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "%s\n", text);
-	if (fclose(f) || rename(tmp, path)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
+	ret = write_text_atomic(path, text);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return -1;
 	}
 	return 0;
