@@ -16,7 +16,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
-	     $(PKG_CFLAGS) -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"'
+	     $(PKG_CFLAGS) -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"' \
+	     -DTRIAGE_LIBDIR='"$(PREFIX)/lib/triage"'
 # Every object writes its header dependencies (-MMD -MP): touching a header
 # rebuilds exactly what includes it.
 DEPFLAGS  := -MMD -MP
@@ -27,7 +28,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # ---- parts, lowest first -----------------------------------------------
 # A part sees its own headers and those of the parts below it, never those
 # above (docs/architecture.md; tests/layering checks the sources too):
-#   include/triage < lib < planner < models < exec < client < cuda < agent < tools
+#   include/triage < lib < planner < models < exec < client < cuda < gate < agent < tools
 # bench/ and tests/ see every part. Headers are named by their path inside
 # the part ("planner.h", "kernels/ops.h", "cgroup/cgroup.h").
 INC_lib     := -Iinclude -iquote lib
@@ -36,7 +37,8 @@ INC_models  := $(INC_planner) -iquote models
 INC_exec    := $(INC_models) -iquote exec
 INC_client  := $(INC_exec) -iquote client
 INC_cuda    := $(INC_client) -iquote cuda
-INC_agent   := $(INC_cuda) -iquote agent -iquote $(BUILD)
+INC_gate    := $(INC_cuda) -iquote gate
+INC_agent   := $(INC_gate) -iquote agent -iquote $(BUILD)
 INC_tools   := $(INC_agent) -iquote tools
 INC_all     := $(INC_tools) -iquote bench/sim
 
@@ -85,6 +87,8 @@ PARTS_OBJ   :=
 # They are read before `all`: a bare `make` must still build all.
 .DEFAULT_GOAL := all
 include $(wildcard cuda/*.mk)
+# gate/gate.mk: libtriage-gate.so (it adds to CUDA_TARGETS as well).
+include $(wildcard gate/*.mk)
 
 # libtriage.a: every part below the programs, for the programs, the tests
 # and the benchmarks (the client library alone is libtriage.so).
@@ -294,6 +298,10 @@ install: all
 		sed 's|@PREFIX@|$(PREFIX)|g' scripts/triage-gpud.service > \
 			$(DESTDIR)/etc/systemd/system/triage-gpud.service; \
 	else echo "install: no $(BUILD)/triage-gpud (built only with the CUDA toolkit)"; fi
+	if [ -e $(BUILD)/libtriage-gate.so ]; then \
+		install -d $(DESTDIR)$(PREFIX)/lib/triage; \
+		install -m 0644 $(BUILD)/libtriage-gate.so $(DESTDIR)$(PREFIX)/lib/triage/libtriage-gate.so; \
+	else echo "install: no $(BUILD)/libtriage-gate.so (built only with the CUDA toolkit)"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/triaged $(DESTDIR)$(PREFIX)/bin/triagectl \
@@ -301,7 +309,8 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/triage/client.h $(DESTDIR)$(PREFIX)/include/triage/abi.h \
 	      $(DESTDIR)$(PREFIX)/include/triage/gpud.h \
 	      $(DESTDIR)/etc/systemd/system/triaged.service \
-	      $(DESTDIR)$(PREFIX)/bin/triage-gpud $(DESTDIR)/etc/systemd/system/triage-gpud.service
+	      $(DESTDIR)$(PREFIX)/bin/triage-gpud $(DESTDIR)/etc/systemd/system/triage-gpud.service \
+	      $(DESTDIR)$(PREFIX)/lib/triage/libtriage-gate.so
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/triage $(DESTDIR)$(PREFIX)/share/triage
 
 clean: kmod-clean

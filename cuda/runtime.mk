@@ -9,7 +9,7 @@
 
 CUDA_HOME ?= /usr/local/cuda
 
-CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c cuda/gpud_stats.c
+CUDA_LIB_SRC += cuda/slice.c cuda/gpu_shares.c cuda/gpud_stats.c cuda/gpu_board.c
 
 CUDA_RT_SRC := cuda/cudrv.c cuda/device.c cuda/greenctx.c cuda/gpu_dnn.c cuda/coord.c \
 	       cuda/coord_launch.c cuda/coord_serve.c cuda/gpu_profile.c
@@ -64,5 +64,5 @@ $(OBJ)/pic/tests/gpu/fake/libcuda.o: tests/gpu/fake/libcuda.c
 
 $(BUILD)/fake-libcuda.so: $(OBJ)/pic/tests/gpu/fake/libcuda.o $(OBJ)/pic/lib/clock.o
 	@echo "  LD    $@"
-	@$(CC) $(CFLAGS) -shared $^ -o $@ -lm
+	@$(CC) $(CFLAGS) -shared -Wl,-Bsymbolic $^ -o $@ -lm
 endif

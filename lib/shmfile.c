@@ -59,13 +59,13 @@ int shm_file_create(const char *path, size_t size, struct shm_file *f, char *err
 	return map(f, path, size, true, err, errlen);
 }
 
-int shm_file_open(const char *path, size_t size, struct shm_file *f, size_t *found, char *err,
-		  size_t errlen)
+static int open_sized(const char *path, size_t size, bool writable, struct shm_file *f,
+		      size_t *found, char *err, size_t errlen)
 {
 	struct stat st;
 
 	f->p = NULL;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	f->fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (f->fd < 0)
 		return fail(f, path, "cannot open", err, errlen);
 	if (fstat(f->fd, &st))
@@ -79,7 +79,19 @@ int shm_file_open(const char *path, size_t size, struct shm_file *f, size_t *fou
 		f->fd = -1;
 		return -EPROTO;
 	}
-	return map(f, path, size, false, err, errlen);
+	return map(f, path, size, writable, err, errlen);
+}
+
+int shm_file_open(const char *path, size_t size, struct shm_file *f, size_t *found, char *err,
+		  size_t errlen)
+{
+	return open_sized(path, size, false, f, found, err, errlen);
+}
+
+int shm_file_attach(const char *path, size_t size, struct shm_file *f, size_t *found, char *err,
+		    size_t errlen)
+{
+	return open_sized(path, size, true, f, found, err, errlen);
 }
 
 void shm_file_close(struct shm_file *f)

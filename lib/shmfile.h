@@ -28,6 +28,12 @@ int shm_file_create(const char *path, size_t size, struct shm_file *f, char *err
 int shm_file_open(const char *path, size_t size, struct shm_file *f, size_t *found, char *err,
 		  size_t errlen);
 
+/* A writer among several (the gate's board: each process its own
+ * slot): maps an existing path of size bytes read-write. Errors as
+ * shm_file_open(). */
+int shm_file_attach(const char *path, size_t size, struct shm_file *f, size_t *found, char *err,
+		    size_t errlen);
+
 void shm_file_close(struct shm_file *f);
 
 #endif

@@ -19,6 +19,7 @@
  * one block, and each argument block has its op's size.
  */
 #include <cuda.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,23 @@
 /* cuda.h maps these names to newer versions; this library exports the
  * names the runtime resolves. */
 #undef cuEventElapsedTime
+#undef cuGetProcAddress
 CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end);
+CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, cuuint64_t flags);
+
+/* One lock over the whole driver, taken by every entry point (and again,
+ * recursively, when one calls another): the launch gate's poller thread
+ * queries events while the program launches, as on a real driver. */
+static pthread_mutex_t driver_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static void unlock_driver(pthread_mutex_t **m)
+{
+	pthread_mutex_unlock(*m);
+}
+
+#define GUARD()                                                                   \
+	pthread_mutex_t *guard_ __attribute__((cleanup(unlock_driver))) = &driver_lock; \
+	pthread_mutex_lock(guard_)
 
 #define FAKE_SMS 16
 #define FAKE_THREADS_PER_SM 1536
@@ -44,9 +61,15 @@ static const char *const op_names[TK_OP__COUNT] = { TK_OPS(TK_OP_NAME) };
 #undef TK_OP_NAME
 
 struct fake_function {
-	int op;
+	int op; /* FAKE_SLEEP: the sleeping kernel */
 	unsigned int threads;
 };
+
+/* "fake_sleep_us": a kernel that takes as long as its one argument (a
+ * uint32_t of microseconds) says, for tests that need work in flight for
+ * a known time (the launch gate's). */
+#define FAKE_SLEEP (-1)
+static struct fake_function sleep_function = { FAKE_SLEEP, 1024 };
 
 static struct fake_function functions[TK_OP__COUNT][3];
 
@@ -55,6 +78,9 @@ struct fake_event;
 struct item {
 	struct item *next;
 	struct fake_event *event; /* an event record, or NULL for a launch */
+	uint64_t gen;		  /* of the record: only the event's latest counts */
+	int noop;		  /* a graph launch, or a record of an event gone */
+	uint32_t sleep_us;
 	void *copy_dst;		  /* an asynchronous copy, when fn and event are NULL */
 	const void *copy_src;
 	size_t copy_bytes;
@@ -70,9 +96,10 @@ struct fake_stream {
 };
 
 struct fake_event {
-	struct fake_stream *stream; /* where it waits; NULL once done */
+	struct fake_stream *stream; /* where its latest record waits; NULL once done */
 	double done_at;
 	int recorded;
+	uint64_t gen; /* records so far */
 };
 
 static int initialized;
@@ -99,9 +126,17 @@ static int step(struct fake_stream *s)
 	s->head = it->next;
 	if (!s->head)
 		s->tail = NULL;
-	if (it->event) {
-		it->event->stream = NULL;
-		it->event->done_at = mono_s();
+	if (it->noop) {
+		/* nothing: a graph's work, or a record of a destroyed event */
+	} else if (it->event) {
+		if (it->gen == it->event->gen) {
+			it->event->stream = NULL;
+			it->event->done_at = mono_s();
+		}
+	} else if (it->fn && it->fn->op == FAKE_SLEEP) {
+		struct timespec ts = { it->sleep_us / 1000000, (long)(it->sleep_us % 1000000) * 1000 };
+
+		nanosleep(&ts, NULL);
 	} else if (!it->fn) {
 		memcpy(it->copy_dst, it->copy_src, it->copy_bytes);
 	} else {
@@ -125,8 +160,20 @@ static void push(struct fake_stream *s, struct item *it)
 static struct fake_stream *streams[256];
 static int nr_streams;
 
+/* The legacy and per-thread default streams (one here) for handles that
+ * name them; NULL stays NULL, which launches refuse. */
+static struct fake_stream default_stream;
+
+static struct fake_stream *stream_of(CUstream s)
+{
+	if (s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD)
+		return &default_stream;
+	return (struct fake_stream *)s;
+}
+
 CUresult cuInit(unsigned int flags)
 {
+	GUARD();
 	(void)flags;
 	initialized = 1;
 	for (int op = 0; op < TK_OP__COUNT; op++)
@@ -137,12 +184,14 @@ CUresult cuInit(unsigned int flags)
 
 CUresult cuDriverGetVersion(int *version)
 {
+	GUARD();
 	*version = 12060;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuGetErrorName(CUresult err, const char **name)
 {
+	GUARD();
 	switch (err) {
 	case CUDA_SUCCESS:
 		*name = "CUDA_SUCCESS";
@@ -166,6 +215,7 @@ CUresult cuGetErrorName(CUresult err, const char **name)
 
 CUresult cuGetErrorString(CUresult err, const char **text)
 {
+	GUARD();
 	const char *name;
 
 	if (cuGetErrorName(err, &name) != CUDA_SUCCESS)
@@ -176,6 +226,7 @@ CUresult cuGetErrorString(CUresult err, const char **text)
 
 CUresult cuDeviceGet(CUdevice *dev, int ordinal)
 {
+	GUARD();
 	if (!initialized)
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (ordinal != 0)
@@ -186,12 +237,14 @@ CUresult cuDeviceGet(CUdevice *dev, int ordinal)
 
 CUresult cuDeviceGetCount(int *count)
 {
+	GUARD();
 	*count = 1;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
 {
+	GUARD();
 	(void)dev;
 	snprintf(name, (size_t)len, "triage CPU fake (16 SMs, sm_87)");
 	return CUDA_SUCCESS;
@@ -199,6 +252,7 @@ CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
 
 CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
 {
+	GUARD();
 	(void)dev;
 	switch (attr) {
 	case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT:
@@ -228,6 +282,7 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
 /* Integrated, as the sm_87 it plays: the device's memory is the host's. */
 CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 {
+	GUARD();
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 
 	if (dev != 0)
@@ -238,6 +293,7 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 
 CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
 {
+	GUARD();
 	(void)dev;
 	*ctx = (CUcontext)&context_token;
 	return CUDA_SUCCESS;
@@ -245,26 +301,32 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
 
 CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 {
+	GUARD();
 	(void)dev;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuCtxSetCurrent(CUcontext ctx)
 {
+	GUARD();
 	(void)ctx;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuCtxSynchronize(void)
 {
+	GUARD();
 	for (int i = 0; i < nr_streams; i++)
 		while (streams[i] && step(streams[i]))
 			;
+	while (step(&default_stream))
+		;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuCtxGetStreamPriorityRange(int *least, int *greatest)
 {
+	GUARD();
 	*least = 0;
 	*greatest = FAKE_PRIO_GREATEST;
 	return CUDA_SUCCESS;
@@ -272,6 +334,7 @@ CUresult cuCtxGetStreamPriorityRange(int *least, int *greatest)
 
 CUresult cuModuleLoadData(CUmodule *mod, const void *image)
 {
+	GUARD();
 	(void)image;
 	*mod = (CUmodule)&context_token;
 	return CUDA_SUCCESS;
@@ -279,13 +342,19 @@ CUresult cuModuleLoadData(CUmodule *mod, const void *image)
 
 CUresult cuModuleUnload(CUmodule mod)
 {
+	GUARD();
 	(void)mod;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuModuleGetFunction(CUfunction *fn, CUmodule mod, const char *name)
 {
+	GUARD();
 	(void)mod;
+	if (!strcmp(name, "fake_sleep_us")) {
+		*fn = (CUfunction)&sleep_function;
+		return CUDA_SUCCESS;
+	}
 	for (int op = 0; op < TK_OP__COUNT; op++) {
 		size_t len = strlen(op_names[op]);
 
@@ -307,6 +376,7 @@ CUresult cuModuleGetFunction(CUfunction *fn, CUmodule mod, const char *name)
 
 CUresult cuFuncGetAttribute(int *value, CUfunction_attribute attr, CUfunction fn)
 {
+	GUARD();
 	(void)attr;
 	*value = (int)((struct fake_function *)fn)->threads;
 	return CUDA_SUCCESS;
@@ -316,6 +386,7 @@ CUresult cuFuncGetAttribute(int *value, CUfunction_attribute attr, CUfunction fn
 CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, CUfunction fn, int block_size,
 						     size_t dyn_smem)
 {
+	GUARD();
 	(void)dyn_smem;
 	if (block_size < 1 || (unsigned int)block_size > ((struct fake_function *)fn)->threads)
 		return CUDA_ERROR_INVALID_VALUE;
@@ -327,6 +398,7 @@ CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, CUfunction fn,
 
 CUresult cuStreamCreateWithPriority(CUstream *stream, unsigned int flags, int priority)
 {
+	GUARD();
 	struct fake_stream *s;
 
 	(void)flags;
@@ -343,6 +415,7 @@ CUresult cuStreamCreateWithPriority(CUstream *stream, unsigned int flags, int pr
 
 CUresult cuStreamDestroy_v2(CUstream stream)
 {
+	GUARD();
 	struct fake_stream *s = (struct fake_stream *)stream;
 
 	while (step(s))
@@ -356,14 +429,16 @@ CUresult cuStreamDestroy_v2(CUstream stream)
 
 CUresult cuStreamSynchronize(CUstream stream)
 {
-	while (step((struct fake_stream *)stream))
+	GUARD();
+	while (step(stream_of(stream)))
 		;
 	return CUDA_SUCCESS;
 }
 
 CUresult cuStreamQuery(CUstream stream)
 {
-	struct fake_stream *s = (struct fake_stream *)stream;
+	GUARD();
+	struct fake_stream *s = stream_of(stream);
 
 	step(s);
 	return s->head ? CUDA_ERROR_NOT_READY : CUDA_SUCCESS;
@@ -371,6 +446,7 @@ CUresult cuStreamQuery(CUstream stream)
 
 CUresult cuEventCreate(CUevent *event, unsigned int flags)
 {
+	GUARD();
 	(void)flags;
 	*event = (CUevent)calloc(1, sizeof(struct fake_event));
 	return *event ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
@@ -378,30 +454,42 @@ CUresult cuEventCreate(CUevent *event, unsigned int flags)
 
 CUresult cuEventDestroy_v2(CUevent event)
 {
+	GUARD();
 	struct fake_event *e = (struct fake_event *)event;
+	struct fake_stream *all[258];
+	int n = 0;
 
-	/* Pending records of it would dangle: finish its stream first. */
-	if (e->stream)
-		while (step(e->stream))
-			;
+	/* Records of it still queued (the latest and any it replaced) would
+	 * dangle: they become no-ops. */
+	for (int i = 0; i < nr_streams; i++)
+		all[n++] = streams[i];
+	all[n++] = &default_stream;
+	for (int i = 0; i < n; i++)
+		for (struct item *it = all[i] ? all[i]->head : NULL; it; it = it->next)
+			if (it->event == e) {
+				it->event = NULL;
+				it->noop = 1;
+			}
 	free(e);
 	return CUDA_SUCCESS;
 }
 
 CUresult cuEventRecord(CUevent event, CUstream stream)
 {
+	GUARD();
 	struct fake_event *e = (struct fake_event *)event;
 	struct item *it;
 
-	/* A re-record before the last one finished moves it: finish that. */
-	if (e->stream)
-		while (e->stream && step(e->stream))
-			;
+	if (!stream)
+		return CUDA_ERROR_INVALID_VALUE;
+	/* A re-record replaces the last one, finished or not: the event
+	 * completes when the stream reaches the new record. */
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	it->event = e;
-	e->stream = (struct fake_stream *)stream;
+	it->gen = ++e->gen;
+	e->stream = stream_of(stream);
 	e->recorded = 1;
 	push(e->stream, it);
 	return CUDA_SUCCESS;
@@ -409,6 +497,7 @@ CUresult cuEventRecord(CUevent event, CUstream stream)
 
 CUresult cuEventQuery(CUevent event)
 {
+	GUARD();
 	struct fake_event *e = (struct fake_event *)event;
 
 	if (e->stream)
@@ -418,6 +507,7 @@ CUresult cuEventQuery(CUevent event)
 
 CUresult cuEventSynchronize(CUevent event)
 {
+	GUARD();
 	struct fake_event *e = (struct fake_event *)event;
 
 	while (e->stream)
@@ -427,6 +517,7 @@ CUresult cuEventSynchronize(CUevent event)
 
 CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end)
 {
+	GUARD();
 	struct fake_event *a = (struct fake_event *)start, *b = (struct fake_event *)end;
 
 	if (!a->recorded || !b->recorded)
@@ -439,6 +530,7 @@ CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end)
 
 CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes)
 {
+	GUARD();
 	void *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
 
 	if (!p)
@@ -449,12 +541,14 @@ CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes)
 
 CUresult cuMemFree_v2(CUdeviceptr ptr)
 {
+	GUARD();
 	free((void *)(uintptr_t)ptr);
 	return CUDA_SUCCESS;
 }
 
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes)
 {
+	GUARD();
 	cuCtxSynchronize();
 	memcpy((void *)(uintptr_t)dst, src, bytes);
 	return CUDA_SUCCESS;
@@ -462,6 +556,7 @@ CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes)
 
 CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes)
 {
+	GUARD();
 	cuCtxSynchronize();
 	memcpy(dst, (const void *)(uintptr_t)src, bytes);
 	return CUDA_SUCCESS;
@@ -487,17 +582,20 @@ static CUresult push_copy(void *dst, const void *src, size_t bytes, CUstream str
 
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, CUstream stream)
 {
+	GUARD();
 	return push_copy((void *)(uintptr_t)dst, src, bytes, stream);
 }
 
 CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, CUstream stream)
 {
+	GUARD();
 	return push_copy(dst, (const void *)(uintptr_t)src, bytes, stream);
 }
 
 /* Host memory is device memory here: registering only checks the call. */
 CUresult cuMemHostRegister_v2(void *p, size_t bytes, unsigned int flags)
 {
+	GUARD();
 	(void)flags;
 	return p && bytes ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
@@ -506,6 +604,7 @@ CUresult cuMemHostRegister_v2(void *p, size_t bytes, unsigned int flags)
  * is host memory. */
 CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *dptr, void *p, unsigned int flags)
 {
+	GUARD();
 	if (!dptr || !p || flags)
 		return CUDA_ERROR_INVALID_VALUE;
 	*dptr = (CUdeviceptr)(uintptr_t)p;
@@ -514,11 +613,13 @@ CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *dptr, void *p, unsigned int f
 
 CUresult cuMemHostUnregister(void *p)
 {
+	GUARD();
 	return p ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int value, size_t count)
 {
+	GUARD();
 	uint32_t *p = (uint32_t *)(uintptr_t)dst;
 
 	cuCtxSynchronize();
@@ -532,6 +633,7 @@ CUresult cuLaunchKernel(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
 			unsigned int block_z, unsigned int smem, CUstream stream, void **params,
 			void **extra)
 {
+	GUARD();
 	const struct fake_function *f = (const struct fake_function *)fn;
 	struct item *it;
 
@@ -544,8 +646,192 @@ CUresult cuLaunchKernel(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
 	it->fn = f;
 	it->grid = grid_x;
 	it->block = block_x;
-	memcpy(&it->slice, params[0], sizeof(it->slice));
-	memcpy(&it->args, params[1], tk_args_size(f->op));
-	push((struct fake_stream *)stream, it);
+	if (f->op == FAKE_SLEEP) {
+		memcpy(&it->sleep_us, params[0], sizeof(it->sleep_us));
+	} else {
+		memcpy(&it->slice, params[0], sizeof(it->slice));
+		memcpy(&it->args, params[1], tk_args_size(f->op));
+	}
+	push(stream_of(stream), it);
 	return CUDA_SUCCESS;
+}
+
+/* The other launch entry points a program may reach (the launch gate
+ * hooks each): the same checks and the same queue. */
+CUresult cuLaunchKernel_ptsz(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
+			     unsigned int grid_z, unsigned int block_x, unsigned int block_y,
+			     unsigned int block_z, unsigned int smem, CUstream stream, void **params,
+			     void **extra)
+{
+	return cuLaunchKernel(fn, grid_x, grid_y, grid_z, block_x, block_y, block_z, smem,
+			      stream ? stream : CU_STREAM_PER_THREAD, params, extra);
+}
+
+CUresult cuLaunchKernelEx(const CUlaunchConfig *cfg, CUfunction fn, void **params, void **extra)
+{
+	if (!cfg)
+		return CUDA_ERROR_INVALID_VALUE;
+	return cuLaunchKernel(fn, cfg->gridDimX, cfg->gridDimY, cfg->gridDimZ, cfg->blockDimX,
+			      cfg->blockDimY, cfg->blockDimZ, cfg->sharedMemBytes, cfg->hStream,
+			      params, extra);
+}
+
+CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig *cfg, CUfunction fn, void **params,
+			       void **extra)
+{
+	CUlaunchConfig c;
+
+	if (!cfg)
+		return CUDA_ERROR_INVALID_VALUE;
+	c = *cfg;
+	if (!c.hStream)
+		c.hStream = CU_STREAM_PER_THREAD;
+	return cuLaunchKernelEx(&c, fn, params, extra);
+}
+
+CUresult cuLaunchCooperativeKernel(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
+				   unsigned int grid_z, unsigned int block_x, unsigned int block_y,
+				   unsigned int block_z, unsigned int smem, CUstream stream,
+				   void **params)
+{
+	return cuLaunchKernel(fn, grid_x, grid_y, grid_z, block_x, block_y, block_z, smem, stream,
+			      params, NULL);
+}
+
+CUresult cuLaunchCooperativeKernel_ptsz(CUfunction fn, unsigned int grid_x, unsigned int grid_y,
+					unsigned int grid_z, unsigned int block_x,
+					unsigned int block_y, unsigned int block_z, unsigned int smem,
+					CUstream stream, void **params)
+{
+	return cuLaunchKernel(fn, grid_x, grid_y, grid_z, block_x, block_y, block_z, smem,
+			      stream ? stream : CU_STREAM_PER_THREAD, params, NULL);
+}
+
+/* Any non-NULL handle is a graph whose work takes no time. */
+CUresult cuGraphLaunch(CUgraphExec exec, CUstream stream)
+{
+	struct item *it;
+
+	GUARD();
+	if (!exec || !stream)
+		return CUDA_ERROR_INVALID_VALUE;
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	it->noop = 1;
+	push(stream_of(stream), it);
+	return CUDA_SUCCESS;
+}
+
+CUresult cuGraphLaunch_ptsz(CUgraphExec exec, CUstream stream)
+{
+	return cuGraphLaunch(exec, stream ? stream : CU_STREAM_PER_THREAD);
+}
+
+CUresult cuCtxGetCurrent(CUcontext *ctx)
+{
+	GUARD();
+	if (!ctx)
+		return CUDA_ERROR_INVALID_VALUE;
+	*ctx = (CUcontext)&context_token;
+	return CUDA_SUCCESS;
+}
+
+/* No stream capture here: every stream runs its work, unless the test
+ * says every stream is being captured (FAKE_CUDA_CAPTURING=1). */
+CUresult cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus *status)
+{
+	const char *all = getenv("FAKE_CUDA_CAPTURING");
+
+	(void)stream;
+	if (!status)
+		return CUDA_ERROR_INVALID_VALUE;
+	*status = all && !strcmp(all, "1") ? CU_STREAM_CAPTURE_STATUS_ACTIVE
+					  : CU_STREAM_CAPTURE_STATUS_NONE;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+	static __thread CUstreamCaptureMode current = CU_STREAM_CAPTURE_MODE_GLOBAL;
+	CUstreamCaptureMode was = current;
+
+	if (!mode)
+		return CUDA_ERROR_INVALID_VALUE;
+	current = *mode;
+	*mode = was;
+	return CUDA_SUCCESS;
+}
+
+/* ---- cuGetProcAddress: the functions of this file by name ------------------ */
+
+#define FAKE_SYM(name) { #name, (void *)name },
+static const struct {
+	const char *name;
+	void *fn;
+} symbols[] = {
+	FAKE_SYM(cuInit) FAKE_SYM(cuDriverGetVersion) FAKE_SYM(cuGetErrorName)
+	FAKE_SYM(cuGetErrorString) FAKE_SYM(cuDeviceGet) FAKE_SYM(cuDeviceGetCount)
+	FAKE_SYM(cuDeviceGetName) FAKE_SYM(cuDeviceGetAttribute) FAKE_SYM(cuDeviceTotalMem_v2)
+	FAKE_SYM(cuDevicePrimaryCtxRetain) FAKE_SYM(cuDevicePrimaryCtxRelease_v2)
+	FAKE_SYM(cuCtxSetCurrent) FAKE_SYM(cuCtxGetCurrent) FAKE_SYM(cuCtxSynchronize)
+	FAKE_SYM(cuCtxGetStreamPriorityRange) FAKE_SYM(cuModuleLoadData) FAKE_SYM(cuModuleUnload)
+	FAKE_SYM(cuModuleGetFunction) FAKE_SYM(cuFuncGetAttribute)
+	FAKE_SYM(cuOccupancyMaxActiveBlocksPerMultiprocessor) FAKE_SYM(cuStreamCreateWithPriority)
+	FAKE_SYM(cuStreamDestroy_v2) FAKE_SYM(cuStreamSynchronize) FAKE_SYM(cuStreamQuery)
+	FAKE_SYM(cuEventCreate) FAKE_SYM(cuEventDestroy_v2) FAKE_SYM(cuEventRecord)
+	FAKE_SYM(cuEventQuery) FAKE_SYM(cuEventSynchronize) FAKE_SYM(cuEventElapsedTime)
+	FAKE_SYM(cuMemAlloc_v2) FAKE_SYM(cuMemFree_v2) FAKE_SYM(cuMemcpyHtoD_v2)
+	FAKE_SYM(cuMemcpyDtoH_v2) FAKE_SYM(cuMemcpyHtoDAsync_v2) FAKE_SYM(cuMemcpyDtoHAsync_v2)
+	FAKE_SYM(cuMemHostRegister_v2) FAKE_SYM(cuMemHostGetDevicePointer_v2)
+	FAKE_SYM(cuMemHostUnregister) FAKE_SYM(cuMemsetD32_v2) FAKE_SYM(cuLaunchKernel)
+	FAKE_SYM(cuLaunchKernel_ptsz) FAKE_SYM(cuLaunchKernelEx) FAKE_SYM(cuLaunchKernelEx_ptsz)
+	FAKE_SYM(cuLaunchCooperativeKernel) FAKE_SYM(cuLaunchCooperativeKernel_ptsz)
+	FAKE_SYM(cuGraphLaunch) FAKE_SYM(cuGraphLaunch_ptsz) FAKE_SYM(cuGetProcAddress)
+	FAKE_SYM(cuGetProcAddress_v2) FAKE_SYM(cuStreamIsCapturing)
+	FAKE_SYM(cuThreadExchangeStreamCaptureMode)
+};
+#undef FAKE_SYM
+
+static void *symbol(const char *name)
+{
+	for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++)
+		if (!strcmp(symbols[i].name, name))
+			return symbols[i].fn;
+	return NULL;
+}
+
+/* As the driver does: the per-thread flavour when asked for, then the
+ * newest version this file has (_v2), then the base name. */
+static void *lookup(const char *base, cuuint64_t flags)
+{
+	char name[128];
+	void *p = NULL;
+
+	if (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) {
+		snprintf(name, sizeof(name), "%s_ptsz", base);
+		p = symbol(name);
+	}
+	if (!p) {
+		snprintf(name, sizeof(name), "%s_v2", base);
+		p = symbol(name);
+	}
+	return p ? p : symbol(base);
+}
+
+CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int version, cuuint64_t flags,
+			     CUdriverProcAddressQueryResult *status)
+{
+	(void)version;
+	if (!sym || !pfn)
+		return CUDA_ERROR_INVALID_VALUE;
+	*pfn = lookup(sym, flags);
+	if (status)
+		*status = *pfn ? CU_GET_PROC_ADDRESS_SUCCESS : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+	return *pfn ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
+}
+
+CUresult cuGetProcAddress(const char *sym, void **pfn, int version, cuuint64_t flags)
+{
+	return cuGetProcAddress_v2(sym, pfn, version, flags, NULL);
 }
