@@ -69,6 +69,7 @@ static struct {
 	unsigned floor;
 	bool agent_live;
 	uint64_t reread_ns, win_start_ns, win_held_ns;
+	pthread_mutex_t hold_mu; /* a best-effort launch's decision and wait */
 	/* what is in flight, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -80,6 +81,7 @@ static struct {
 	bool poller_on, atfork_set;
 	struct triage_gate_slot mine; /* this process's counters */
 } G = { .slot = -1, .level_idx = -1, .share_entry = -1, .mu = PTHREAD_MUTEX_INITIALIZER,
+	.hold_mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -378,13 +380,18 @@ void gate_before_launch(CUstream s, bool per_thread)
 	claim_locked(); /* before any hold, so that the agent sees who waits */
 	pthread_mutex_unlock(&G.mu);
 	if (G.role == TRIAGE_GATE_BEST_EFFORT) {
+		uint64_t held = 0;
+
+		/* One decision at a time per process: the window, the shares
+		 * and the liveness cache are the process's, and threads that
+		 * launch together share one budget. */
+		pthread_mutex_lock(&G.hold_mu);
 		now = mono_ns();
 		if (now - G.win_start_ns >= (uint64_t)TRIAGE_GATE_WINDOW_MS * 1000000) {
 			G.win_start_ns = now;
 			G.win_held_ns = 0;
 		}
 		share = share_now(now);
-		G.mine.share_permille = share;
 		if (share < TRIAGE_GATE_SHARE_NONE && gpu_board_critical_busy(&G.board, G.slot, &G.seen)) {
 			uint64_t allowed = (uint64_t)TRIAGE_GATE_WINDOW_MS * 1000000 *
 					   (TRIAGE_GATE_SHARE_NONE - share) / TRIAGE_GATE_SHARE_NONE;
@@ -396,17 +403,22 @@ void gate_before_launch(CUstream s, bool per_thread)
 				now = mono_ns();
 				if (now - G.win_start_ns >= (uint64_t)TRIAGE_GATE_WINDOW_MS * 1000000) {
 					/* A new window: its own budget. */
-					G.mine.held_ns += now - t0;
+					held += now - t0;
 					G.win_start_ns = t0 = now;
 					G.win_held_ns = 0;
 				}
 			}
 			G.win_held_ns += now - t0;
-			pthread_mutex_lock(&G.mu);
-			G.mine.held++;
-			G.mine.held_ns += now - t0;
-			pthread_mutex_unlock(&G.mu);
+			held += now - t0;
 		}
+		pthread_mutex_unlock(&G.hold_mu);
+		pthread_mutex_lock(&G.mu);
+		G.mine.share_permille = share;
+		if (held) {
+			G.mine.held++;
+			G.mine.held_ns += held;
+		}
+		pthread_mutex_unlock(&G.mu);
 	}
 	if (!G.track)
 		return;
@@ -470,6 +482,7 @@ void gate_after_launch(CUstream s, bool per_thread)
 static void atfork_child(void)
 {
 	pthread_mutex_init(&G.mu, NULL);
+	pthread_mutex_init(&G.hold_mu, NULL);
 	pthread_cond_init(&G.cv, NULL);
 	G.slot = -1;
 	G.nr_streams = 0;
