@@ -17,7 +17,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ljson
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wimplicit-fallthrough \
 	     $(PKG_CFLAGS) -DTRIAGE_DATADIR='"$(PREFIX)/share/triage"' \
-	     -DTRIAGE_LIBDIR='"$(PREFIX)/lib/triage"'
+	     -DTRIAGE_GATE_LIBDIR='"$(PREFIX)/lib/triage"'
 # Every object writes its header dependencies (-MMD -MP): touching a header
 # rebuilds exactly what includes it.
 DEPFLAGS  := -MMD -MP

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "quantile.h"
 #include "agent.h"
+#include "doctor/gpu_gate.h"
 #include "fsutil.h"
 #include "kmod/kmod_client.h"
 #include "log.h"
@@ -324,6 +325,28 @@ static void set_model(struct agent *a, struct workload *w, const char *model, do
 			 w->model);
 }
 
+/* What a GPU process of the workload needs: its gate's role and level,
+ * and MPS's settings for its level where a control daemon listens. */
+static struct json_object *tag_gpu_json(const struct agent *a, const struct workload *w)
+{
+	const struct level_cfg *lc = &a->cfg.levels[w->level];
+	struct json_object *o = json_object_new_object(), *mps;
+
+	json_object_object_add(o, "role", json_object_new_string(lc->rank == 1 ? "critical"
+										: "best-effort"));
+	json_object_object_add(o, "level", json_object_new_string(lc->name));
+	if (!mps_daemon_listens(a->cfg.mps_pipe_dir))
+		return o;
+	mps = json_object_new_object();
+	json_object_object_add(mps, "pipe_dir", json_object_new_string(a->cfg.mps_pipe_dir));
+	json_object_object_add(mps, "priority", json_object_new_int((int)lc->mps_priority));
+	if (lc->mps_thread_percent)
+		json_object_object_add(mps, "thread_percent",
+				       json_object_new_int((int)lc->mps_thread_percent));
+	json_object_object_add(o, "mps", mps);
+	return o;
+}
+
 static struct json_object *tag_reply(struct agent *a, const struct workload *w)
 {
 	struct json_object *o = reply_ok();
@@ -332,6 +355,7 @@ static struct json_object *tag_reply(struct agent *a, const struct workload *w)
 	json_object_object_add(o, "workload", json_object_new_string(w->name));
 	json_object_object_add(o, "cgroup", json_object_new_string(w->rel));
 	json_object_object_add(o, "model", w->model[0] ? json_object_new_string(w->model) : NULL);
+	json_object_object_add(o, "gpu", tag_gpu_json(a, w));
 	return o;
 }
 

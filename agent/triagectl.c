@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "doctor/gpu_gate.h"
 #include "numparse.h"
 #include "policy/match.h"
+#include "triage/gate.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_RUN_DIR "/run/triage"
@@ -31,14 +33,21 @@ static void usage(FILE *out)
 		"  status [--json]                      levels, workloads, CPU%%, wait p50/p99,\n"
 		"                                       interference, current quota and the plan\n"
 		"  stats [--json]                       per-core counters of the sensors\n"
-		"  run --level L [--name N] [MODEL] -- CMD...\n"
-		"                                       start CMD inside workload cgroup L/N\n"
+		"  run --level L [--name N] [MODEL] [--gpu-gate] -- CMD...\n"
+		"                                       start CMD inside workload cgroup L/N;\n"
+		"                                       --gpu-gate: under the GPU launch gate\n"
+		"                                       (LD_PRELOAD libtriage-gate.so: best-effort\n"
+		"                                       kernels wait for critical ones)\n"
 		"  tag --level L [--name N] [MODEL] PID move a whole process (all threads) into L/N\n"
 		"  tag MODEL PID                        give the workload PID is in a model\n\n"
 		"MODEL: --model NAME (a model zoo name, e.g. resnet18) and/or --latency-ms MS\n"
 		"(a latency target): the planner maps the stages of modeled workloads.\n"
 		"The workload name defaults to the command's name. DIR defaults to %s\n"
-		"(or $TRIAGE_RUN_DIR). Talks to triaged, which must be running, as root.\n",
+		"(or $TRIAGE_RUN_DIR). Talks to triaged, which must be running, as root.\n"
+		"run sets MPS's client variables for the level where an MPS daemon\n"
+		"listens (a variable already set is kept). The gate library is\n"
+		"$" GATE_LIB_ENV ", else " GATE_LIB_NAME " beside triagectl, else in\n"
+		TRIAGE_GATE_LIBDIR ".\n",
 		DEFAULT_RUN_DIR);
 }
 
@@ -135,6 +144,43 @@ static void print_gpud(struct json_object *g)
 	}
 }
 
+/* "gate board: PATH, N gated processes", then a line per live slot. */
+static void print_gate(struct json_object *g)
+{
+	struct json_object *b = field(g, "board"), *gate = field(g, "gate");
+
+	if (!b)
+		return;
+	if (!json_object_get_boolean(field(b, "on"))) {
+		printf("gate board: none: %s\n", json_object_get_string(field(b, "why")));
+		return;
+	}
+	printf("gate board: %s, %d gated processes\n", json_object_get_string(field(b, "path")),
+	       json_object_get_int(field(b, "gated")));
+	for (size_t i = 0; gate && i < json_object_array_length(gate); i++) {
+		struct json_object *s = json_object_array_get_idx(gate, i);
+		bool critical = !strcmp(json_object_get_string(field(s, "role")), "critical");
+		char burst[64] = "";
+
+		if (!json_object_get_boolean(field(s, "live")))
+			continue;
+		if (critical && json_object_get_uint64(field(s, "burst_ns_best")))
+			snprintf(burst, sizeof(burst), ", burst %.2f ms (best %.2f)",
+				 (double)json_object_get_uint64(field(s, "burst_ns_median")) / 1e6,
+				 (double)json_object_get_uint64(field(s, "burst_ns_best")) / 1e6);
+		printf("  gpu gate  %-16s %-12s %-11s pid %-7d share %4d  %8llu launches, %llu held "
+		       "for %.1f ms, busy %.1f ms, %llu bursts%s\n",
+		       json_object_get_string(field(s, "name")), json_object_get_string(field(s, "level")),
+		       json_object_get_string(field(s, "role")), json_object_get_int(field(s, "pid")),
+		       json_object_get_int(field(s, "share_permille")),
+		       (unsigned long long)json_object_get_uint64(field(s, "launches")),
+		       (unsigned long long)json_object_get_uint64(field(s, "held")),
+		       (double)json_object_get_uint64(field(s, "held_ns")) / 1e6,
+		       (double)json_object_get_uint64(field(s, "busy_ns")) / 1e6,
+		       (unsigned long long)json_object_get_uint64(field(s, "bursts")), burst);
+	}
+}
+
 static void print_status(struct json_object *st)
 {
 	struct json_object *levels = field(st, "levels");
@@ -145,6 +191,7 @@ static void print_status(struct json_object *st)
 		printf("gpu: %s%s\n", json_object_get_boolean(field(field(st, "gpu"), "driver")) ? "" : "none: ",
 		       json_object_get_string(field(field(st, "gpu"), "detail")));
 	print_gpud(field(field(st, "gpu"), "gpud"));
+	print_gate(field(field(st, "gpu"), "gpud"));
 	if (field(field(st, "gpu"), "devfreq")) {
 		struct json_object *d = field(field(st, "gpu"), "devfreq");
 
@@ -295,7 +342,7 @@ static void print_gpu_stats(struct json_object *gpu)
 
 	if (!n)
 		return;
-	printf("\nGPU, cumulative since each workload's first stage on triage-gpud\n");
+	printf("\nGPU, cumulative since each workload's first stage on triage-gpud or gated process\n");
 	printf("%-16s %-12s %6s %10s %11s %11s %10s %10s %6s\n", "WORKLOAD", "LEVEL", "STAGES",
 	       "REQUESTS", "BUSY-MS", "QUEUED-MS", "LAUNCHES", "SLICES", "SHARE");
 	for (size_t i = 0; i < n; i++) {
@@ -383,6 +430,7 @@ static int cmd_show(int argc, char **argv, const char *cmd)
 struct target {
 	const char *level, *name, *model;
 	double latency_ms; /* -1: not given */
+	bool gpu_gate;	   /* run: under the launch gate */
 };
 
 /* Parses "--level L [--name N] [--model M] [--latency-ms X]" and what
@@ -396,6 +444,7 @@ static int parse_target(int argc, char **argv, const char *cmd, bool need_level,
 		{ "name", required_argument, NULL, 'n' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "latency-ms", required_argument, NULL, 't' },
+		{ "gpu-gate", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -410,6 +459,13 @@ static int parse_target(int argc, char **argv, const char *cmd, bool need_level,
 			t->name = optarg;
 		} else if (c == 'm') {
 			t->model = optarg;
+		} else if (c == 'g') {
+			if (strcmp(cmd, "run")) {
+				fprintf(stderr, "triagectl %s: --gpu-gate is for run (a process already running keeps its libraries)\n",
+					cmd);
+				return -1;
+			}
+			t->gpu_gate = true;
 		} else if (c == 't') {
 			if (num_parse_double_above(optarg, 0, DBL_MAX, &t->latency_ms, err,
 						   sizeof(err))) {
@@ -476,11 +532,64 @@ static int cmd_tag(int argc, char **argv)
 	return 0;
 }
 
+/* Sets name to value unless the user set it already: their value wins,
+ * said in one line when it differs. */
+static void set_unless_given(const char *name, const char *value)
+{
+	const char *given = getenv(name);
+
+	if (!given) {
+		setenv(name, value, 1);
+		return;
+	}
+	if (strcmp(given, value))
+		fprintf(stderr, "triagectl run: keeping %s=%s as set (the agent's level has %s)\n",
+			name, given, value);
+}
+
+/* MPS's client variables for the level, where the agent saw a daemon. */
+static void set_mps_env(struct json_object *mps)
+{
+	struct json_object *percent = field(mps, "thread_percent");
+
+	if (!mps)
+		return;
+	set_unless_given("CUDA_MPS_PIPE_DIRECTORY", json_object_get_string(field(mps, "pipe_dir")));
+	set_unless_given("CUDA_MPS_CLIENT_PRIORITY", json_object_get_string(field(mps, "priority")));
+	if (percent)
+		set_unless_given("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", json_object_get_string(percent));
+}
+
+/* LD_PRELOAD with the gate first (what the user preloads stays), and the
+ * gate's name, level and role from the tag reply. */
+static int set_gate_env(const char *lib, struct json_object *reply)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	struct json_object *gpu = field(reply, "gpu");
+	char *joined = NULL;
+
+	if (preload && *preload && !strstr(preload, lib)) {
+		if (asprintf(&joined, "%s:%s", lib, preload) < 0)
+			return -1;
+		setenv("LD_PRELOAD", joined, 1);
+		free(joined);
+	} else if (!preload || !*preload) {
+		setenv("LD_PRELOAD", lib, 1);
+	}
+	setenv(TRIAGE_GATE_NAME_ENV, json_object_get_string(field(reply, "workload")), 1);
+	setenv(TRIAGE_GATE_LEVEL_ENV, json_object_get_string(field(reply, "level")), 1);
+	/* An agent from before the gate sends no role: the gate takes it
+	 * from the board's levels. */
+	if (field(gpu, "role"))
+		setenv(TRIAGE_GATE_ROLE_ENV, json_object_get_string(field(gpu, "role")), 1);
+	return 0;
+}
+
 /* Moves itself into the workload before exec, so the command and all it
  * starts are counted from their first instruction. */
 static int cmd_run(int argc, char **argv)
 {
-	char derived[TRIAGE_NAME_MAX];
+	char derived[TRIAGE_NAME_MAX], lib[4096], looked[8192];
 	struct json_object *reply;
 	struct target t;
 	int first = parse_target(argc, argv, "run", true, &t);
@@ -503,9 +612,21 @@ static int cmd_run(int argc, char **argv)
 		match_workload_name(NULL, base ? base + 1 : argv[first], derived, sizeof(derived));
 		t.name = derived;
 	}
+	/* Before anything is tagged: a gated run without its gate would be
+	 * an ungated one under the same name. */
+	if (t.gpu_gate && gate_lib_find(lib, sizeof(lib), looked, sizeof(looked))) {
+		fprintf(stderr, "triagectl run: --gpu-gate: %s not found at %s\n", GATE_LIB_NAME, looked);
+		return 1;
+	}
 	reply = ask(tag_request(&t, getpid()));
 	if (!reply)
 		return 1;
+	set_mps_env(field(field(reply, "gpu"), "mps"));
+	if (t.gpu_gate && set_gate_env(lib, reply)) {
+		fprintf(stderr, "triagectl run: --gpu-gate: %s\n", strerror(errno));
+		json_object_put(reply);
+		return 1;
+	}
 	json_object_put(reply);
 	execvp(argv[first], argv + first);
 	fprintf(stderr, "triagectl run: %s: %s\n", argv[first], strerror(errno));

@@ -568,6 +568,7 @@ int main(int argc, char **argv)
 	}
 	doctor_probe(probe, NULL);
 	doctor_probe_gpud(probe, a.cfg.run_dir);
+	doctor_probe_gate(probe, a.cfg.run_dir, a.cfg.mps_pipe_dir);
 	if (o.doctor) {
 		agent_plan_doctor(&a.cfg.planner, probe);
 		doctor_print(probe, stdout);
@@ -609,7 +610,7 @@ int main(int argc, char **argv)
 	agent_plan_open(&a.plan, &a.cfg.planner);
 	agent_clients_open(&a);
 	agent_clients_scan(&a);
-	agent_gpu_open(&a.gpu, a.cfg.run_dir);
+	agent_gpu_open(&a.gpu, &a.cfg);
 	if (loop_open(&a, &lp))
 		goto restore;
 	log_info("running: tick %u ms, control socket %s/%s", a.cfg.tick_ms, a.cfg.run_dir, CTL_SOCK_NAME);

@@ -40,15 +40,17 @@
 
 static const char *const top_keys[] = {
 	"tick_ms", "status_ms", "rule_scan_ms", "cgroup_root", "pin_dir",
-	"run_dir", "levels",    "protection",   "rules",       "planner", "clients", "guard", NULL,
+	"run_dir", "levels",    "protection",   "rules",       "planner", "clients", "guard",
+	"mps_pipe_dir", NULL,
 };
 static const char *const level_keys[] = {
 	"name",     "rank",        "weight",   "cpus", "floor_cores",
-	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", "sched", "gpu_floor_permille", NULL,
+	"throttle", "idle", "wait_p99_us", "intf_pct", "claim", "sched", "gpu_floor_permille",
+	"mps_priority", "mps_thread_percent", NULL,
 };
 static const char *const protection_keys[] = {
 	"period_us", "decrease", "increase_cores", "calm_ticks", "confirm_ticks", "verify_ticks",
-	"hold_off_ticks", "gpu_increase_permille", NULL,
+	"hold_off_ticks", "gpu_increase_permille", "gpu_stretch", NULL,
 };
 static const char *const rule_keys[] = {
 	"level", "workload", "match", "model", "latency_ms", NULL,
@@ -131,7 +133,9 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 	if (json_check_object(jc, obj, path) || json_check_keys(jc, obj, path, level_keys))
 		return -1;
 
-	*level = (struct level_cfg){ .weight = 100, .floor_cores = 0.1, .gpu_floor_permille = 100 };
+	*level = (struct level_cfg){ .weight = 100,
+				     .floor_cores = 0.1,
+				     .gpu_floor_permille = CONFIG_GPU_FLOOR_PERMILLE_DEFAULT };
 	config_sched_defaults(&level->sched);
 
 	if (json_check_require(jc, obj, path, "name", &val, key_path) ||
@@ -141,6 +145,9 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 	    json_check_uint(jc, val, key_path, 1, TRIAGE_MAX_LEVELS, &rank))
 		return -1;
 	level->rank = (int)rank;
+	/* MPS serves the critical level's clients first: rank 1 at MPS's
+	 * normal priority (0), every other level below it (1). */
+	level->mps_priority = rank == 1 ? 0 : 1;
 
 	if (json_check_opt_uint(jc, obj, path, "weight", 1, 10000, &level->weight))
 		return -1;
@@ -151,6 +158,10 @@ static int parse_level(struct json_check *jc, struct json_object *obj, const cha
 		return -1;
 	if (json_check_opt_uint(jc, obj, path, "gpu_floor_permille", 0, TRIAGE_GPU_SHARE_FULL,
 				&level->gpu_floor_permille))
+		return -1;
+	if (json_check_opt_uint(jc, obj, path, "mps_priority", 0, 1, &level->mps_priority) ||
+	    json_check_opt_uint(jc, obj, path, "mps_thread_percent", 1, 100,
+				&level->mps_thread_percent))
 		return -1;
 	if (json_check_lookup(obj, path, "throttle", &val, key_path) &&
 	    json_check_bool(jc, val, key_path, &level->throttle))
@@ -230,6 +241,8 @@ static int parse_protection(struct json_check *jc, struct json_object *obj,
 	/* A factor of 0 would zero a quota at once, 1 would never cut it. */
 	static const struct json_check_range decrease_range = { 0, 1, true, true };
 	static const struct json_check_range increase_range = { 0, 64, true, false };
+	/* At 1 every burst would be a miss; past 100 none ever would. */
+	static const struct json_check_range stretch_range = { 1, 100, true, false };
 	const char *path = "protection";
 
 	if (json_check_object(jc, obj, path) || json_check_keys(jc, obj, path, protection_keys))
@@ -243,7 +256,8 @@ static int parse_protection(struct json_check *jc, struct json_object *obj,
 	    json_check_opt_uint(jc, obj, path, "verify_ticks", 1, 10000, &prot->verify_ticks) ||
 	    json_check_opt_uint(jc, obj, path, "hold_off_ticks", 1, 100000, &prot->hold_off_ticks) ||
 	    json_check_opt_uint(jc, obj, path, "gpu_increase_permille", 1, TRIAGE_GPU_SHARE_FULL,
-				&prot->gpu_increase_permille))
+				&prot->gpu_increase_permille) ||
+	    json_check_opt_number(jc, obj, path, "gpu_stretch", &stretch_range, &prot->gpu_stretch))
 		return -1;
 	return 0;
 }
@@ -426,6 +440,7 @@ static void set_defaults(struct triage_config *cfg)
 	snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "triage");
 	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "/sys/fs/bpf/triage");
 	snprintf(cfg->run_dir, sizeof(cfg->run_dir), "/run/triage");
+	snprintf(cfg->mps_pipe_dir, sizeof(cfg->mps_pipe_dir), CONFIG_MPS_PIPE_DIR_DEFAULT);
 	cfg->protection = (struct protection_cfg){
 		.period_us = 100000,
 		.decrease = 0.5,
@@ -435,6 +450,7 @@ static void set_defaults(struct triage_config *cfg)
 		.verify_ticks = 10,
 		.hold_off_ticks = 400,
 		.gpu_increase_permille = 50,
+		.gpu_stretch = CONFIG_GPU_STRETCH_DEFAULT,
 	};
 	config_planner_defaults(&cfg->planner);
 }
@@ -460,6 +476,9 @@ static int parse_root(struct json_check *jc, struct json_object *root, struct tr
 		return -1;
 	if (json_check_lookup(root, "", "run_dir", &val, key_path) &&
 	    get_abs_path(jc, val, key_path, cfg->run_dir))
+		return -1;
+	if (json_check_lookup(root, "", "mps_pipe_dir", &val, key_path) &&
+	    get_abs_path(jc, val, key_path, cfg->mps_pipe_dir))
 		return -1;
 
 	/* Levels first whatever the key order: rules refer to them. */

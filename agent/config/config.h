@@ -71,6 +71,8 @@ struct level_cfg {
 	char cpus[CONFIG_CPUS_MAX]; /* cpuset list, "" = all online CPUs */
 	double floor_cores;         /* per-workload starvation floor, cores */
 	unsigned gpu_floor_permille; /* per-workload floor of its GPU share, 0..1000 */
+	unsigned mps_priority;       /* CUDA_MPS_CLIENT_PRIORITY of its GPU processes, 0 or 1 */
+	unsigned mps_thread_percent; /* CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, 1..100, 0 = none */
 	bool throttle;              /* quota moved by the protection loop */
 	bool idle;                  /* cpu.idle: preempted at once by others */
 	unsigned wait_p99_us;       /* runqueue wait p99 target, 0 = none */
@@ -120,7 +122,24 @@ struct protection_cfg {
 	unsigned verify_ticks;  /* ticks after which a cut that did not help is undone */
 	unsigned hold_off_ticks; /* first pause of cuts to a level whose cut did not help */
 	unsigned gpu_increase_permille; /* GPU share step per calm tick, per mille */
+	double gpu_stretch; /* a gated critical process misses once its bursts stretch past this */
 };
+
+/* A gated critical process whose median burst runs more than 10% over the
+ * shortest median it has seen is slowed by someone else's kernels: the
+ * gate's own measure of interference, since an unmodified CUDA program
+ * reports no latency. 10% sits above the jitter of a DNN's bursts alone
+ * on one GPU (a few per cent) and well under what a best-effort peer's
+ * kernels add. */
+#define CONFIG_GPU_STRETCH_DEFAULT 1.10
+
+/* A level's gpu_floor_permille when not given; also the floor the launch
+ * gate takes for a best-effort process that names no level of the
+ * agent's (gate/policy.c). */
+#define CONFIG_GPU_FLOOR_PERMILLE_DEFAULT 100
+
+/* Where the MPS control daemon listens by default (CUDA's own default). */
+#define CONFIG_MPS_PIPE_DIR_DEFAULT "/tmp/nvidia-mps"
 
 struct planner_cfg {
 	bool enabled;
@@ -142,6 +161,7 @@ struct triage_config {
 	char cgroup_root[TRIAGE_NAME_MAX]; /* relative to each hierarchy */
 	char pin_dir[CONFIG_PATH_MAX];     /* bpffs directory for the maps */
 	char run_dir[CONFIG_PATH_MAX];     /* ctl.sock and state.json */
+	char mps_pipe_dir[CONFIG_PATH_MAX]; /* CUDA_MPS_PIPE_DIRECTORY of the MPS daemon */
 	int nr_levels;
 	struct level_cfg levels[TRIAGE_MAX_LEVELS]; /* sorted by rank */
 	struct protection_cfg protection;

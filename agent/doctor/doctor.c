@@ -22,6 +22,7 @@
 
 #include "cpulist.h"
 #include "doctor/doctor.h"
+#include "doctor/gpu_gate.h"
 #include "fsutil.h"
 #include "kmod/kmod_client.h"
 #include "log.h"
@@ -294,10 +295,12 @@ void doctor_probe(struct doctor_report *r, const char *sysfs_root)
 	probe_clusters(r, sysfs_root);
 }
 
+#define DOCTOR_MAX_ROWS 24
+
 struct doctor_row {
 	const char *feature;
 	bool ok;
-	char state[320];
+	char state[640];
 	const char *if_missing;
 	bool agent_says_it; /* the agent logs this itself at start */
 };
@@ -368,6 +371,26 @@ static void sensors_row(const struct doctor_report *r, struct doctor_row *rows, 
 	rows[*n - 1].agent_says_it = true;
 }
 
+/* The launch gate and MPS. Without a CUDA driver the CUDA row says it
+ * all: the agent logs neither at start. */
+static void gate_rows(const struct doctor_report *r, struct doctor_row *rows, int *n)
+{
+	add_row(rows, n, "gpu gate", r->gate_lib,
+		"triagectl run --gpu-gate cannot hold best-effort kernels for critical ones",
+		"%s %s; %s", r->gate_lib ? "libtriage-gate.so at" : "libtriage-gate.so",
+		r->gate_lib_path, r->gate_board);
+	rows[*n - 1].agent_says_it = !r->cuda_driver;
+	if (r->mps_daemon)
+		add_row(rows, n, "mps", true, "", "control daemon on %s/%s (%s: %s)", r->mps_pipe_dir,
+			MPS_CONTROL_SOCKET, MPS_CONTROL_PROGRAM,
+			r->mps_control ? r->mps_control_path : "not on PATH");
+	else
+		add_row(rows, n, "mps", false, r->mps_hint, "no control daemon on %s (%s: %s)",
+			r->mps_pipe_dir, MPS_CONTROL_PROGRAM,
+			r->mps_control ? r->mps_control_path : "not on PATH");
+	rows[*n - 1].agent_says_it = !r->cuda_driver;
+}
+
 static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
 {
 	bool bandwidth = r->cg_ok && r->cg.cfs_bandwidth, cpuset = r->cg_ok && r->cg.cpuset[0];
@@ -397,6 +420,8 @@ static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
 		add_row(rows, &n, "triage-gpud", r->gpud,
 			"GPU stages run on the CPU; start triage-gpud (docs/gpud.md)", "%s",
 			r->gpud_detail);
+	if (r->gate_probed)
+		gate_rows(r, rows, &n);
 	if (r->gpu_devfreq[0])
 		add_row(rows, &n, "devfreq GPU node", true, "", "%s (%s)", r->gpu_devfreq, r->gpu_name);
 	else
@@ -418,7 +443,7 @@ static int doctor_rows(const struct doctor_report *r, struct doctor_row *rows)
 
 void doctor_print(const struct doctor_report *r, FILE *out)
 {
-	struct doctor_row rows[16];
+	struct doctor_row rows[DOCTOR_MAX_ROWS];
 	int n = doctor_rows(r, rows);
 
 	fprintf(out, "%-26s %-4s %s\n", "FEATURE", "OK", "STATE / WHAT IS OFF WITHOUT IT");
@@ -431,7 +456,7 @@ void doctor_print(const struct doctor_report *r, FILE *out)
 
 void doctor_log_missing(const struct doctor_report *r)
 {
-	struct doctor_row rows[16];
+	struct doctor_row rows[DOCTOR_MAX_ROWS];
 	int n = doctor_rows(r, rows);
 
 	for (int i = 0; i < n; i++)

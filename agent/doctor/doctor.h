@@ -42,6 +42,16 @@ struct doctor_report {
 	char gpu_name[64];
 	bool gpud;		/* triage-gpud runs (doctor_probe_gpud) */
 	char gpud_detail[256];
+	/* The launch gate and MPS (doctor_probe_gate). */
+	bool gate_probed;
+	bool gate_lib;		/* libtriage-gate.so found */
+	char gate_lib_path[512]; /* where, or where it was looked for */
+	char gate_board[320];	/* the board's state */
+	bool mps_control;	/* nvidia-cuda-mps-control on PATH */
+	char mps_control_path[256];
+	bool mps_daemon; /* a control daemon listens on mps_pipe_dir */
+	char mps_pipe_dir[256];
+	char mps_hint[384]; /* how to start one */
 	int nr_cpus_online;
 	int nr_clusters;
 	char clusters[DOCTOR_MAX_CLUSTERS][64]; /* cpu lists */
@@ -57,6 +67,11 @@ void doctor_probe(struct doctor_report *r, const char *sysfs_root);
 /* Whether triage-gpud runs on run_dir: its pid, device and stages, or
  * why not (r->gpud, r->gpud_detail). */
 void doctor_probe_gpud(struct doctor_report *r, const char *run_dir);
+
+/* Where the launch gate's library is, the board's state on run_dir, and
+ * whether MPS's control program is on PATH and its daemon listens on
+ * mps_pipe_dir (doctor/gpu_gate.c). */
+void doctor_probe_gate(struct doctor_report *r, const char *run_dir, const char *mps_pipe_dir);
 
 /* Prints the table: feature, state, what it means for triage. */
 void doctor_print(const struct doctor_report *r, FILE *out);

@@ -67,6 +67,8 @@ static void assert_default_globals(const struct triage_config *cfg)
 	cr_assert_eq(cfg->protection.verify_ticks, 10);
 	cr_assert_eq(cfg->protection.hold_off_ticks, 400);
 	cr_assert_eq(cfg->protection.calm_ticks, 4);
+	cr_assert_float_eq(cfg->protection.gpu_stretch, 1.10, 1e-9);
+	cr_assert_str_eq(cfg->mps_pipe_dir, "/tmp/nvidia-mps");
 	cr_assert_eq(cfg->planner.enabled, true);
 	cr_assert_str_eq(cfg->planner.platform, "auto");
 	cr_assert_str_eq(cfg->planner.models_dir, "");
@@ -139,7 +141,24 @@ Test(config_good, left_out_keys_get_defaults)
 	cr_assert_eq(cfg->levels[0].throttle, false);
 	cr_assert_eq(cfg->levels[0].wait_p99_us, 0);
 	cr_assert_float_eq(cfg->levels[0].intf_pct, 0, 1e-9);
+	cr_assert_eq(cfg->levels[0].mps_priority, 0, "rank 1: MPS's normal priority");
+	cr_assert_eq(cfg->levels[0].mps_thread_percent, 0, "no thread percentage");
 	cr_assert_eq(cfg->nr_rules, 0);
+	free(cfg);
+}
+
+Test(config_good, mps_priority_defaults_by_rank)
+{
+	struct triage_config *cfg = new_config();
+
+	parse_ok("{" TWO_LEVELS "}", cfg);
+	cr_assert_eq(cfg->levels[0].mps_priority, 0);
+	cr_assert_eq(cfg->levels[1].mps_priority, 1, "below rank 1: MPS's low priority");
+	parse_ok("{\"levels\": [{\"name\": \"a\", \"rank\": 1, \"mps_priority\": 1},"
+		 " {\"name\": \"b\", \"rank\": 2, \"mps_priority\": 0}]}",
+		 cfg);
+	cr_assert_eq(cfg->levels[0].mps_priority, 1, "given: kept");
+	cr_assert_eq(cfg->levels[1].mps_priority, 0);
 	free(cfg);
 }
 
@@ -149,12 +168,14 @@ Test(config_good, every_key_is_read)
 
 	parse_ok("{\"tick_ms\": 10, \"status_ms\": 60000, \"rule_scan_ms\": 100,"
 		 " \"cgroup_root\": \"edge-ai\", \"pin_dir\": \"/sys/fs/bpf/x\","
-		 " \"run_dir\": \"/tmp/run\","
+		 " \"run_dir\": \"/tmp/run\", \"mps_pipe_dir\": \"/run/mps\","
 		 " \"levels\": [{\"name\": \"lvl_1\", \"rank\": 8, \"weight\": 10000,"
 		 " \"cpus\": \"0-3,6\", \"floor_cores\": 64, \"throttle\": true,"
-		 " \"wait_p99_us\": 10000000, \"intf_pct\": 100, \"gpu_floor_permille\": 0}],"
+		 " \"wait_p99_us\": 10000000, \"intf_pct\": 100, \"gpu_floor_permille\": 0,"
+		 " \"mps_priority\": 0, \"mps_thread_percent\": 100}],"
 		 " \"protection\": {\"period_us\": 1000, \"decrease\": 0.9,"
-		 " \"increase_cores\": 1, \"calm_ticks\": 0, \"gpu_increase_permille\": 1000}}",
+		 " \"increase_cores\": 1, \"calm_ticks\": 0, \"gpu_increase_permille\": 1000,"
+		 " \"gpu_stretch\": 1.5}}",
 		 cfg);
 	cr_assert_eq(cfg->tick_ms, 10);
 	cr_assert_eq(cfg->status_ms, 60000);
@@ -176,6 +197,10 @@ Test(config_good, every_key_is_read)
 	cr_assert_eq(cfg->protection.calm_ticks, 0);
 	cr_assert_eq(cfg->levels[0].gpu_floor_permille, 0);
 	cr_assert_eq(cfg->protection.gpu_increase_permille, 1000);
+	cr_assert_float_eq(cfg->protection.gpu_stretch, 1.5, 1e-9);
+	cr_assert_str_eq(cfg->mps_pipe_dir, "/run/mps");
+	cr_assert_eq(cfg->levels[0].mps_priority, 0, "given at rank 8");
+	cr_assert_eq(cfg->levels[0].mps_thread_percent, 100);
 	free(cfg);
 }
 
@@ -381,6 +406,19 @@ static struct bad_case bad_cases[] = {
 	{ LEVEL_WITH("\"colour\": \"red\""), "levels[0].colour: ", "unknown key" },
 	{ LEVEL_WITH("\"gpu_floor_permille\": 1001"), "levels[0].gpu_floor_permille: ",
 	  "integer in 0..1000, got 1001" },
+	{ LEVEL_WITH("\"mps_priority\": 2"), "levels[0].mps_priority: ", "integer in 0..1, got 2" },
+	{ LEVEL_WITH("\"mps_priority\": true"), "levels[0].mps_priority: ", "must be an integer" },
+	{ LEVEL_WITH("\"mps_thread_percent\": 0"), "levels[0].mps_thread_percent: ",
+	  "integer in 1..100, got 0" },
+	{ LEVEL_WITH("\"mps_thread_percent\": 101"), "levels[0].mps_thread_percent: ",
+	  "integer in 1..100, got 101" },
+	{ "{\"mps_pipe_dir\": \"tmp/mps\", " ONE_LEVEL "}", "mps_pipe_dir: ", "absolute path" },
+	{ "{\"mps_pipe_dir\": 1, " ONE_LEVEL "}", "mps_pipe_dir: ", "must be a string" },
+	{ "{\"mps_pipe_dir\": \"/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm\", " ONE_LEVEL "}", "mps_pipe_dir: ",
+	  "path too long (at most 255 characters)" },
+	{ PROTECTION_WITH("\"gpu_stretch\": 1"), "protection.gpu_stretch: ", "number in (1, 100], got 1" },
+	{ PROTECTION_WITH("\"gpu_stretch\": 0.9"), "protection.gpu_stretch: ", "number in (1, 100]" },
+	{ PROTECTION_WITH("\"gpu_stretch\": \"1.2\""), "protection.gpu_stretch: ", "must be a number" },
 	{ LEVEL_WITH("\"sched\": {}"), "levels[0].sched.policy: ", "required key missing" },
 	{ LEVEL_WITH("\"sched\": {\"policy\": \"edf\"}"), "levels[0].sched.policy: ",
 	  "unknown policy \"edf\" (expected keep, other, batch, idle, fifo, rr or deadline)" },
