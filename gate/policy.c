@@ -190,6 +190,7 @@ static void publish_locked(uint64_t now, bool force)
 }
 
 static void atfork_child(void);
+static void gate_exit(void);
 
 /* Claims this process's slot the first time it launches. */
 static void claim_locked(void)
@@ -563,10 +564,14 @@ void gate_init(const struct gate_driver *drv)
 	if (!G.track)
 		say("the driver lacks event or context functions: launches are counted, not tracked");
 	reread(mono_ns());
+	atexit(gate_exit);
 	G.on = true;
 }
 
-__attribute__((destructor)) static void gate_exit(void)
+/* Registered with atexit() at the first hooked call, so it runs before
+ * the driver's own teardown (atexit handlers run before any library's
+ * destructors, and in reverse order: after the runtime's first call). */
+static void gate_exit(void)
 {
 	uint64_t now = mono_ns();
 
