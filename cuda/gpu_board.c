@@ -216,6 +216,11 @@ int gpu_board_claim(struct gpu_board_file *f, int role, const char *name, const 
 		fresh.updated_ns = mono_ns();
 		gpu_board_publish_slot(f, i, &fresh);
 		__atomic_store_n(&s->pid, self, __ATOMIC_RELEASE);
+		for (uint32_t used = __atomic_load_n(&f->b->slots_used, __ATOMIC_ACQUIRE);
+		     used < (uint32_t)i + 1 &&
+		     !__atomic_compare_exchange_n(&f->b->slots_used, &used, (uint32_t)i + 1, false,
+						  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);)
+			;
 		return i;
 	}
 	return -ENOSPC;
@@ -245,11 +250,28 @@ void gpu_board_release(struct gpu_board_file *f, int i)
 	__atomic_compare_exchange_n(&s->pid, &self, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
+/* The slots ever claimed. */
+static int slots_used(const struct triage_gate_board *b)
+{
+	uint32_t n = __atomic_load_n(&b->slots_used, __ATOMIC_ACQUIRE);
+
+	return n < TRIAGE_GATE_MAX_SLOTS ? (int)n : TRIAGE_GATE_MAX_SLOTS;
+}
+
+bool gpu_board_any_inflight(const struct gpu_board_file *f, int self)
+{
+	for (int i = 0, n = slots_used(f->b); i < n; i++)
+		if (i != self && __atomic_load_n(&f->b->slots[i].inflight, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&f->b->slots[i].role, __ATOMIC_RELAXED) == TRIAGE_GATE_CRITICAL)
+			return true;
+	return false;
+}
+
 bool gpu_board_critical_busy(const struct gpu_board_file *f, int self, struct gpu_board_seen *seen)
 {
 	uint64_t now = 0;
 
-	for (int i = 0; i < TRIAGE_GATE_MAX_SLOTS; i++) {
+	for (int i = 0, n = slots_used(f->b); i < n; i++) {
 		const struct triage_gate_slot *s = &f->b->slots[i];
 		int32_t pid;
 		uint64_t start;

@@ -101,6 +101,11 @@ struct gpu_board_seen {
  * it. */
 bool gpu_board_critical_busy(const struct gpu_board_file *f, int self, struct gpu_board_seen *seen);
 
+/* The cheap first look of a best-effort launch: whether any critical slot
+ * other than self shows launches in flight, live or not (no syscall, no
+ * cache: any thread may call it). */
+bool gpu_board_any_inflight(const struct gpu_board_file *f, int self);
+
 void gpu_board_close(struct gpu_board_file *f);
 
 #endif

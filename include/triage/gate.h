@@ -90,10 +90,11 @@ _Static_assert(sizeof(struct triage_gate_slot) == 2 * TRIAGE_NAME_MAX + 104,
 struct triage_gate_board {
 	uint32_t magic;	      /* TRIAGE_GATE_BOARD_MAGIC */
 	uint32_t abi_version; /* TRIAGE_GATE_BOARD_ABI */
-	uint32_t seq;	      /* seqlock of the header (the agent) */
+	uint32_t seq;	      /* seqlock of the header (the agent): what follows slots_used */
+	uint32_t slots_used;  /* 1 + the highest slot ever claimed (atomic max, by claimers):
+			       * readers scan no further */
 	uint32_t nr_levels;
 	int32_t agent_pid;    /* 0 once the agent stopped cleanly */
-	uint32_t reserved;
 	uint64_t generation;  /* completed header writes */
 	char cgroup_root[128]; /* the agent's cgroup root, e.g. "/triage" */
 	struct triage_gate_level levels[TRIAGE_MAX_LEVELS];

@@ -65,9 +65,9 @@ start_agent() {
 	wait_for 20 "$CTL" status >/dev/null
 }
 status() { "$CTL" status --json; }
-# The board header's agent_pid (include/triage/gate.h: the fifth u32).
+# The board header's agent_pid (include/triage/gate.h: the sixth u32).
 board_agent_pid() {
-	python3 -c 'import struct, sys; print(struct.unpack_from("<i", open(sys.argv[1], "rb").read(), 16)[0])' \
+	python3 -c 'import struct, sys; print(struct.unpack_from("<i", open(sys.argv[1], "rb").read(), 20)[0])' \
 		"$RUN/gpu-board"
 }
 # The entries of the gpu-shares file (include/triage/gpu.h: nr at 12).

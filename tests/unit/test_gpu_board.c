@@ -187,18 +187,22 @@ Test(gpu_board, who_holds_best_effort_work)
 	make_board();
 	c = gpu_board_claim(&f, TRIAGE_GATE_CRITICAL, "det", "fg");
 	be = gpu_board_claim(&f, TRIAGE_GATE_BEST_EFFORT, "bg", "bg");
+	cr_assert_eq(f.b->slots_used, 2, "readers scan the slots ever claimed, no further");
 	cr_assert_not(gpu_board_critical_busy(&f, be, &seen), "nothing in flight");
+	cr_assert_not(gpu_board_any_inflight(&f, be));
 	gpu_board_set_inflight(&f, be, 3);
 	cr_assert_not(gpu_board_critical_busy(&f, -1, &seen), "best-effort work holds nobody");
 	gpu_board_set_inflight(&f, c, 2);
 	cr_assert(gpu_board_critical_busy(&f, be, &seen));
 	cr_assert(gpu_board_critical_busy(&f, be, NULL));
 	cr_assert_not(gpu_board_critical_busy(&f, c, &seen), "a process never waits for itself");
+	cr_assert(gpu_board_any_inflight(&f, be));
 	/* Its owner dies with work in flight: it holds nobody (the cache is
 	 * only trusted for the same pid). */
 	f.b->slots[c].pid = dead_pid();
 	cr_assert_not(gpu_board_critical_busy(&f, be, &seen));
 	cr_assert_not(gpu_board_critical_busy(&f, be, NULL));
+	cr_assert(gpu_board_any_inflight(&f, be), "the first look sees it; the second tells it dead");
 	gpu_board_release(&f, be);
 	cr_assert_eq(f.b->slots[be].inflight, 0);
 }
