@@ -89,6 +89,8 @@ PARTS_OBJ   :=
 include $(wildcard cuda/*.mk)
 # gate/gate.mk: libtriage-gate.so (it adds to CUDA_TARGETS as well).
 include $(wildcard gate/*.mk)
+# bench/gate/gate-bench.mk: the launch gate's GPU benchmark program (nvcc, cuBLAS).
+include bench/gate/gate-bench.mk
 
 # libtriage.a: every part below the programs, for the programs, the tests
 # and the benchmarks (the client library alone is libtriage.so).
