@@ -4,10 +4,12 @@
  *
  * Every gated process tracks what it has in flight: per stream, an event
  * recorded before the first launch of a run of work (start) and one
- * re-recorded after every launch (end). A poller thread queries the end
- * events every GATE_POLL_US while any is pending; when one completes,
- * every launch on that stream before it has, and the stream's GPU time
- * is start to end. A critical process publishes how many launches it has
+ * re-recorded after a launch (end): after every one on a thread's own
+ * default stream, at most every GATE_RECORD_NS on the others, where the
+ * poller records it again for launches that came after the last record.
+ * The poller thread queries the end events every GATE_POLL_US while any
+ * is pending; when one completes with no launch after its record, every
+ * launch on that stream has, and the stream's GPU time is start to end. A critical process publishes how many launches it has
  * in flight in its board slot; a best-effort process, before each launch,
  * looks whether any live critical slot has some, and if so waits until
  * there are none, or until it has waited (1000 - share) per mille of the
@@ -470,7 +472,9 @@ void gate_after_launch(CUstream s, bool per_thread)
 	pthread_mutex_lock(&G.mu);
 	G.mine.launches++;
 	if (t) {
-		bool covered = t->pending && now - t->recorded_ns < GATE_RECORD_NS;
+		/* A thread's own default stream is only that thread's to
+		 * record on: the poller cannot cover it, every launch does. */
+		bool covered = t->pending && !t->tid && now - t->recorded_ns < GATE_RECORD_NS;
 
 		if (covered) {
 			t->unrecorded++;

@@ -88,6 +88,22 @@ for resolve in dlsym getproc getproc1 linked; do
 	fi
 done
 
+# A thread's own default stream (stream 0 through a _ptsz entry point): its
+# work is tracked on that stream, in flight until the stream has run it.
+new_board --agent-pid $$
+app pt critical --entry cuLaunchKernel_ptsz --default-stream --kernel-us 200000 --launches 3 \
+	--burst 3 >/dev/null 2>"$TMP/err" &
+PIDS+=($!)
+wait_for 5 field_is pt inflight 3
+seen=$(field pt inflight)
+wait "${PIDS[-1]}"
+if [ "$seen" = 3 ] && [ "$(field pt launches)" = 3 ] && [ "$(field pt bursts)" = 1 ] &&
+	[ "$(field pt busy_ns)" -gt 500000000 ] && [ ! -s "$TMP/err" ]; then
+	ok "gate: work on a thread's own default stream is in flight until it ran ($(($(field pt busy_ns) / 1000000)) ms of GPU time for 3 kernels of 200 ms)"
+else
+	not_ok "gate: per-thread default stream" "in flight $seen, $("$BOARD" show "$B" | grep 'name pt'); $(head -c 200 "$TMP/err")"
+fi
+
 # Launches into a stream capture run nothing: neither tracked nor held.
 new_board --agent-pid $$
 FAKE_CUDA_CAPTURING=1 app cap critical --kernel-us 200 --launches 6 --burst 3 >/dev/null 2>"$TMP/err"

@@ -9,6 +9,7 @@
  *
  *   gate-app [--resolve dlsym|getproc|getproc1|linked] [--entry NAME|all]
  *            [--kernel-us N] [--burst N] [--gap-us N] [--seconds S | --launches N]
+ *            [--default-stream]
  *
  * --resolve: dlopen("libcuda.so.1") and dlsym each function (what a
  * program loading the driver itself does); or dlsym cuGetProcAddress_v2
@@ -20,7 +21,9 @@
  * cuGraphLaunch[_ptsz]); all: each in turn.
  * It launches bursts of --burst kernels of --kernel-us, synchronizes the
  * stream after each burst, sleeps --gap-us, and stops after --seconds or
- * --launches. Last line on stdout:
+ * --launches. --default-stream: launch on stream 0, which a _ptsz entry
+ * point takes as the calling thread's own default stream (only with
+ * those). Last line on stdout:
  *   launches N bursts B seconds S call_us_max M call_us_total T
  * where call_us is the time the launch calls took (a held launch's wait).
  */
@@ -205,13 +208,14 @@ int main(int argc, char **argv)
 		{ "resolve", required_argument, NULL, 'r' }, { "entry", required_argument, NULL, 'e' },
 		{ "kernel-us", required_argument, NULL, 'k' }, { "burst", required_argument, NULL, 'b' },
 		{ "gap-us", required_argument, NULL, 'g' }, { "seconds", required_argument, NULL, 's' },
-		{ "launches", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
+		{ "launches", required_argument, NULL, 'n' },
+		{ "default-stream", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 },
 	};
 	const char *resolve = "dlsym", *entry = "cuLaunchKernel";
 	unsigned kernel_us = 1000, burst = 1, gap_us = 0;
 	double seconds = 0, t0, call_max = 0, call_total = 0;
 	long max_launches = 0, launches = 0, bursts = 0;
-	int first_entry = -1, c;
+	int first_entry = -1, c, default_stream = 0;
 	CUdevice dev;
 	CUcontext ctx;
 	CUmodule mod;
@@ -227,6 +231,7 @@ int main(int argc, char **argv)
 		case 'g': gap_us = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': seconds = strtod(optarg, NULL); break;
 		case 'n': max_launches = strtol(optarg, NULL, 10); break;
+		case 'd': default_stream = 1; break;
 		default: return 2;
 		}
 	}
@@ -237,6 +242,8 @@ int main(int argc, char **argv)
 			first_entry = e;
 	if (first_entry < 0 && strcmp(entry, "all"))
 		die("--entry: unknown entry point");
+	if (default_stream && (first_entry < 0 || !strstr(entry_names[first_entry], "_ptsz")))
+		die("--default-stream: only with one _ptsz entry point");
 	if (!strcmp(resolve, "linked")) {
 #ifdef GATE_APP_LINKED
 		resolve_linked();
@@ -259,7 +266,7 @@ int main(int argc, char **argv)
 			int e = first_entry >= 0 ? first_entry : (int)(launches % E__COUNT);
 			double before = now_s(), took;
 
-			if (launch(e, fn, stream, kernel_us) != CUDA_SUCCESS)
+			if (launch(e, fn, default_stream ? NULL : stream, kernel_us) != CUDA_SUCCESS)
 				die("a launch failed");
 			took = (now_s() - before) * 1e6;
 			call_total += took;
@@ -267,7 +274,7 @@ int main(int argc, char **argv)
 				call_max = took;
 			launches++;
 		}
-		D.stream_sync(stream);
+		D.stream_sync(default_stream ? CU_STREAM_PER_THREAD : stream);
 		bursts++;
 		if (gap_us)
 			usleep(gap_us);
