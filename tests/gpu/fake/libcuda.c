@@ -741,13 +741,22 @@ CUresult cuCtxGetCurrent(CUcontext *ctx)
  * says every stream is being captured (FAKE_CUDA_CAPTURING=1). */
 CUresult cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus *status)
 {
-	const char *all = getenv("FAKE_CUDA_CAPTURING");
+	/* Read once: the gate asks before every launch, and a driver's
+	 * answer costs no environment scan. */
+	static int all = -1;
 
 	(void)stream;
 	if (!status)
 		return CUDA_ERROR_INVALID_VALUE;
-	*status = all && !strcmp(all, "1") ? CU_STREAM_CAPTURE_STATUS_ACTIVE
-					  : CU_STREAM_CAPTURE_STATUS_NONE;
+	int on = __atomic_load_n(&all, __ATOMIC_RELAXED);
+
+	if (on < 0) {
+		const char *v = getenv("FAKE_CUDA_CAPTURING");
+
+		on = v && !strcmp(v, "1");
+		__atomic_store_n(&all, on, __ATOMIC_RELAXED);
+	}
+	*status = on ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
 	return CUDA_SUCCESS;
 }
 
