@@ -260,6 +260,22 @@ static void burst_end_locked(uint64_t now)
 	}
 }
 
+/* A stream's end event completed with no launch after it: its GPU time
+ * from start to end, its launches out of flight, and the process's burst
+ * over when it was the last. */
+static void stream_done_locked(struct stream_track *t, uint64_t now)
+{
+	float ms = 0;
+
+	if (t->started && G.drv.event_elapsed(&ms, t->start, t->end) == CUDA_SUCCESS && ms > 0)
+		G.mine.busy_ns += (uint64_t)((double)ms * 1e6);
+	G.inflight -= t->count < G.inflight ? t->count : G.inflight;
+	t->count = 0;
+	t->pending = t->started = false;
+	if (!G.inflight)
+		burst_end_locked(now);
+}
+
 static void *poller(void *arg)
 {
 	CUcontext current = NULL;
@@ -303,7 +319,6 @@ static void *poller(void *arg)
 		now = mono_ns();
 		for (int k = 0; k < n; k++) {
 			struct stream_track *t = &G.streams[look[k].i];
-			float ms = 0;
 
 			/* A launch re-recorded end since: not done yet. */
 			if (!look[k].done || t->gen != look[k].gen || !t->pending)
@@ -315,14 +330,7 @@ static void *poller(void *arg)
 				t->recorded_ns = now;
 				continue;
 			}
-			if (t->started && G.drv.event_elapsed(&ms, t->start, t->end) == CUDA_SUCCESS &&
-			    ms > 0)
-				G.mine.busy_ns += (uint64_t)((double)ms * 1e6);
-			G.inflight -= t->count < G.inflight ? t->count : G.inflight;
-			t->count = 0;
-			t->pending = t->started = false;
-			if (!G.inflight)
-				burst_end_locked(now);
+			stream_done_locked(t, now);
 		}
 		if (G.slot >= 0) {
 			if (G.role == TRIAGE_GATE_CRITICAL)
@@ -617,19 +625,9 @@ static void gate_exit(void)
 		return;
 	pthread_mutex_lock(&G.mu);
 	/* Work the poller had no turn to see finish: counted now. */
-	for (int i = 0; G.track && i < G.nr_streams; i++) {
-		struct stream_track *t = &G.streams[i];
-		float ms = 0;
-
-		if (!t->pending || G.drv.event_query(t->end) == CUDA_ERROR_NOT_READY)
-			continue;
-		if (t->started && G.drv.event_elapsed(&ms, t->start, t->end) == CUDA_SUCCESS && ms > 0)
-			G.mine.busy_ns += (uint64_t)((double)ms * 1e6);
-		G.inflight -= t->count < G.inflight ? t->count : G.inflight;
-		t->pending = false;
-		if (!G.inflight)
-			burst_end_locked(now);
-	}
+	for (int i = 0; G.track && i < G.nr_streams; i++)
+		if (G.streams[i].pending && G.drv.event_query(G.streams[i].end) != CUDA_ERROR_NOT_READY)
+			stream_done_locked(&G.streams[i], now);
 	publish_locked(now, true);
 	gpu_board_release(&G.board, G.slot);
 	G.slot = -1;
