@@ -39,18 +39,20 @@ $(OBJ)/tests/gate/gate_app.o: PART_INC = $(INC_all) -I$(CUDA_HOME)/include
 $(OBJ)/tests/gate/gate_app_linked.o: tests/gate/gate_app.c
 	@mkdir -p $(@D)
 	@echo "  CC    $@"
-	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include -DGATE_APP_LINKED $(DEPFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(INC_lib) -I$(CUDA_HOME)/include -DGATE_APP_LINKED $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/gate-app: $(OBJ)/tests/gate/gate_app.o
+$(BUILD)/gate-app: $(OBJ)/tests/gate/gate_app.o $(BUILD)/libtriage-pic.a
 	@echo "  LD    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ -ldl
 
 # DT_NEEDED on libcuda.so.1, found beside it (the stand-in under that name).
-$(BUILD)/gate-app-linked: $(OBJ)/tests/gate/gate_app_linked.o $(BUILD)/fake-libcuda.so
+$(BUILD)/gate-app-linked: $(OBJ)/tests/gate/gate_app_linked.o $(BUILD)/libtriage-pic.a \
+			  $(BUILD)/fake-libcuda.so
 	@echo "  LD    $@"
 	@mkdir -p $(BUILD)/gate-lib
 	@ln -sf ../fake-libcuda.so $(BUILD)/gate-lib/libcuda.so.1
-	@$(CC) $(CFLAGS) $< -o $@ -L$(BUILD)/gate-lib -l:libcuda.so.1 -Wl,-rpath,'$$ORIGIN/gate-lib' -ldl
+	@$(CC) $(CFLAGS) $< $(BUILD)/libtriage-pic.a -o $@ -L$(BUILD)/gate-lib -l:libcuda.so.1 \
+		-Wl,-rpath,'$$ORIGIN/gate-lib' -ldl
 
 $(BUILD)/gate-board: $(OBJ)/tests/gate/board_tool.o $(OBJ)/cuda/gpu_board.o $(OBJ)/cuda/gpu_shares.o \
 		     $(BUILD)/libtriage-pic.a

@@ -45,6 +45,10 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+extern "C" {
+#include "clock.h" /* lib/: mono_s() */
+}
+
 #define CHECK_CUDA(call)                                                                      \
 	do {                                                                                  \
 		cudaError_t err_ = (call);                                                    \
@@ -71,14 +75,6 @@ static void usage_error(const char *why)
 {
 	fprintf(stderr, "gemm-app: %s\n", why);
 	exit(2);
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void sleep_until(clockid_t clock, double t)

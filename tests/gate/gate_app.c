@@ -33,8 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #undef cuGetProcAddress
 
@@ -81,14 +82,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "gate-app: %s\n", what);
 	exit(1);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 #ifdef GATE_APP_LINKED
@@ -260,15 +253,15 @@ int main(int argc, char **argv)
 	    D.set_current(ctx) || D.module_load(&mod, "fake") ||
 	    D.get_function(&fn, mod, "fake_sleep_us") || D.stream_create(&stream, 0, 0))
 		die("the driver refused the set-up (is this the stand-in driver?)");
-	t0 = now_s();
-	while ((max_launches <= 0 || launches < max_launches) && (seconds <= 0 || now_s() - t0 < seconds)) {
+	t0 = mono_s();
+	while ((max_launches <= 0 || launches < max_launches) && (seconds <= 0 || mono_s() - t0 < seconds)) {
 		for (unsigned i = 0; i < burst && (max_launches <= 0 || launches < max_launches); i++) {
 			int e = first_entry >= 0 ? first_entry : (int)(launches % E__COUNT);
-			double before = now_s(), took;
+			double before = mono_s(), took;
 
 			if (launch(e, fn, default_stream ? NULL : stream, kernel_us) != CUDA_SUCCESS)
 				die("a launch failed");
-			took = (now_s() - before) * 1e6;
+			took = (mono_s() - before) * 1e6;
 			call_total += took;
 			if (took > call_max)
 				call_max = took;
@@ -280,6 +273,6 @@ int main(int argc, char **argv)
 			usleep(gap_us);
 	}
 	printf("launches %ld bursts %ld seconds %.3f call_us_max %.0f call_us_total %.0f\n", launches,
-	       bursts, now_s() - t0, call_max, call_total);
+	       bursts, mono_s() - t0, call_max, call_total);
 	return 0;
 }
