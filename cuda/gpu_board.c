@@ -246,6 +246,10 @@ void gpu_board_release(struct gpu_board_file *f, int i)
 	struct triage_gate_slot *s = &f->b->slots[i];
 	int32_t self = getpid();
 
+	/* Only its owner's: a process that inherited the mapping (a child
+	 * after fork) leaves it alone. */
+	if (__atomic_load_n(&s->pid, __ATOMIC_ACQUIRE) != self)
+		return;
 	__atomic_store_n(&s->inflight, 0, __ATOMIC_RELEASE);
 	__atomic_compare_exchange_n(&s->pid, &self, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }

@@ -83,7 +83,8 @@ void gpu_board_publish_slot(struct gpu_board_file *f, int i, const struct triage
 /* The owner's in-flight count, the hot path: a release store. */
 void gpu_board_set_inflight(struct gpu_board_file *f, int i, uint32_t n);
 
-/* On exit: inflight 0 and the slot freed. */
+/* On exit: inflight 0 and the slot freed; nothing when slot i is not
+ * this process's. */
 void gpu_board_release(struct gpu_board_file *f, int i);
 
 /* What a reader last learnt of each slot's owner being alive, so that

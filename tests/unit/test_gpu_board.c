@@ -203,6 +203,11 @@ Test(gpu_board, who_holds_best_effort_work)
 	cr_assert_not(gpu_board_critical_busy(&f, be, &seen));
 	cr_assert_not(gpu_board_critical_busy(&f, be, NULL));
 	cr_assert(gpu_board_any_inflight(&f, be), "the first look sees it; the second tells it dead");
+	f.b->slots[be].pid = dead_pid();
+	gpu_board_release(&f, be);
+	cr_assert_eq(f.b->slots[be].inflight, 3, "another process's slot is not ours to release");
+	f.b->slots[be].pid = getpid();
 	gpu_board_release(&f, be);
 	cr_assert_eq(f.b->slots[be].inflight, 0);
+	cr_assert_eq(f.b->slots[be].pid, 0);
 }
