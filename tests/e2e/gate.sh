@@ -104,6 +104,25 @@ else
 	not_ok "gate: per-thread default stream" "in flight $seen, $("$BOARD" show "$B" | grep 'name pt'); $(head -c 200 "$TMP/err")"
 fi
 
+# A child forked while the parent has work in flight (a data loader worker,
+# no CUDA of its own) exits without touching the parent's slot.
+new_board --agent-pid $$
+TRIAGE_GATE_NAME=par TRIAGE_GATE_LEVEL=critical LD_PRELOAD=$GATE "$APP" --kernel-us 1500000 \
+	--launches 1 --fork-child-ms 300 >/dev/null 2>"$TMP/err" &
+par=$!
+PIDS+=($par)
+wait_for 5 field_is par inflight 1
+sleep 0.6 # the child has come and gone (300 ms)
+pid_after=$(field par pid)
+inflight_after=$(field par inflight)
+slots=$("$BOARD" show "$B" | grep -c '^slot ')
+wait $par
+if [ "$pid_after" = "$par" ] && [ "$inflight_after" = 1 ] && [ "$slots" = 1 ] && [ ! -s "$TMP/err" ]; then
+	ok "gate: a forked child that exits leaves its parent's slot and work in flight as they were"
+else
+	not_ok "gate: fork" "slot pid $pid_after (parent $par), in flight $inflight_after, $slots slots; $(head -c 200 "$TMP/err")"
+fi
+
 # Launches into a stream capture run nothing: neither tracked nor held.
 new_board --agent-pid $$
 FAKE_CUDA_CAPTURING=1 app cap critical --kernel-us 200 --launches 6 --burst 3 >/dev/null 2>"$TMP/err"

@@ -9,7 +9,7 @@
  *
  *   gate-app [--resolve dlsym|getproc|getproc1|linked] [--entry NAME|all]
  *            [--kernel-us N] [--burst N] [--gap-us N] [--seconds S | --launches N]
- *            [--default-stream]
+ *            [--default-stream] [--fork-child-ms N]
  *
  * --resolve: dlopen("libcuda.so.1") and dlsym each function (what a
  * program loading the driver itself does); or dlsym cuGetProcAddress_v2
@@ -23,7 +23,10 @@
  * stream after each burst, sleeps --gap-us, and stops after --seconds or
  * --launches. --default-stream: launch on stream 0, which a _ptsz entry
  * point takes as the calling thread's own default stream (only with
- * those). Last line on stdout:
+ * those). --fork-child-ms: after the first burst is launched, before it
+ * is synchronized, fork a child that uses no CUDA, sleeps N ms and exits
+ * (through exit(), so atexit handlers run), and wait for it: what a data
+ * loader worker does. Last line on stdout:
  *   launches N bursts B seconds S call_us_max M call_us_total T
  * where call_us is the time the launch calls took (a held launch's wait).
  */
@@ -33,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -202,13 +206,15 @@ int main(int argc, char **argv)
 		{ "kernel-us", required_argument, NULL, 'k' }, { "burst", required_argument, NULL, 'b' },
 		{ "gap-us", required_argument, NULL, 'g' }, { "seconds", required_argument, NULL, 's' },
 		{ "launches", required_argument, NULL, 'n' },
-		{ "default-stream", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 },
+		{ "default-stream", no_argument, NULL, 'd' },
+		{ "fork-child-ms", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 },
 	};
 	const char *resolve = "dlsym", *entry = "cuLaunchKernel";
 	unsigned kernel_us = 1000, burst = 1, gap_us = 0;
 	double seconds = 0, t0, call_max = 0, call_total = 0;
 	long max_launches = 0, launches = 0, bursts = 0;
 	int first_entry = -1, c, default_stream = 0;
+	long fork_child_ms = 0;
 	CUdevice dev;
 	CUcontext ctx;
 	CUmodule mod;
@@ -225,6 +231,7 @@ int main(int argc, char **argv)
 		case 's': seconds = strtod(optarg, NULL); break;
 		case 'n': max_launches = strtol(optarg, NULL, 10); break;
 		case 'd': default_stream = 1; break;
+		case 'f': fork_child_ms = strtol(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}
@@ -266,6 +273,18 @@ int main(int argc, char **argv)
 			if (took > call_max)
 				call_max = took;
 			launches++;
+		}
+		if (fork_child_ms > 0 && bursts == 0) {
+			pid_t child = fork();
+
+			if (child < 0)
+				die("fork failed");
+			if (!child) {
+				usleep((useconds_t)fork_child_ms * 1000);
+				exit(0);
+			}
+			if (waitpid(child, NULL, 0) != child)
+				die("waitpid failed");
 		}
 		D.stream_sync(default_stream ? CU_STREAM_PER_THREAD : stream);
 		bursts++;
